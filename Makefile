@@ -1,0 +1,58 @@
+# carenav: two commands for a fresh machine — `make demo` and `make test`. The rest are their parts.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VENDOR := src/carenav/web/static/vendor
+DEMO_DB := var/carenav.db
+DEMO_PATIENTS ?= 2000
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test install assets check prereqs serve bench clean
+
+demo: install assets ## install, load a demo population into var/carenav.db, serve on :8000
+	$(BIN)/carenav db upgrade
+	$(BIN)/carenav demo load --patients $(DEMO_PATIENTS)
+	$(BIN)/carenav serve --host $(HOST) --port $(PORT)
+
+test: install assets prereqs check ## install and run the whole suite (both databases, the browser)
+	$(BIN)/python -m pytest
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+assets: $(VENDOR)/.stamp
+
+$(VENDOR)/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
+	touch $@
+
+prereqs: ## under CI: make sure PostgreSQL runs and Chromium is installed (never skip)
+	bash scripts/prereqs.sh
+
+check: install ## ruff, mypy, import-linter
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+serve: install assets
+	$(BIN)/carenav serve --host $(HOST) --port $(PORT)
+
+bench: install
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/synth.py
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Organizations (tenants), teams, users, API tokens and login sessions."""

@@ -1,0 +1,35 @@
+"""Writing the audit trail. One row per read or write of patient data; rows are never changed."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from carenav.access import Actor
+from carenav.audit.models import AuditEvent
+
+
+def audit_record(
+    *,
+    session: Session,
+    actor: Actor,
+    action: str,
+    patient_uuid: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    detail: str | None = None,
+) -> AuditEvent:
+    """Append one audit row in the caller's transaction (so it commits or rolls back with the act)."""
+    event = AuditEvent(
+        org_id=actor.org_id,
+        user_id=actor.user_id,
+        actor=actor.label,
+        action=action,
+        patient_uuid=patient_uuid,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        detail=detail,
+        client_addr=actor.client_addr,
+        channel=actor.channel,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,1 @@
+"""The ``carenav`` command: thin commands over services."""

@@ -1,0 +1,1 @@
+"""Database plumbing only: engines, sessions, portable column types, migrations."""

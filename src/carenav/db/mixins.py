@@ -1,0 +1,51 @@
+"""Columns shared by the record tables: keys, stable public ids, provenance, tenancy."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from carenav.clock import now
+from carenav.db.types import UTCDateTime, UUIDString, new_uuid
+
+LOCAL_SOURCE = "carenav"
+"""``source_system`` of records made inside carenav rather than imported."""
+
+
+class KeyMixin:
+    """Internal integer key plus the UUID exposed over FHIR and in URLs."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(UUIDString, unique=True, default=new_uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class TenantMixin:
+    """Organizations are hard tenants: every record row names its organization."""
+
+    @declared_attr
+    def org_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+
+
+class SourceMixin(TenantMixin):
+    """Where an imported record came from, so that re-importing updates it instead of duplicating it."""
+
+    source_system: Mapped[str] = mapped_column(String(200), default=LOCAL_SOURCE)
+    source_id: Mapped[str | None] = mapped_column(String(200))
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (UniqueConstraint("org_id", "source_system", "source_id"),)
+
+
+class PatientOwnedMixin:
+    """A row that belongs to one patient's record."""
+
+    @declared_attr
+    def patient_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)

@@ -1,0 +1,16 @@
+"""Imports every feature's models so that Base.metadata knows all tables (Alembic, tests)."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from carenav.db.types import Base
+
+
+def load_all_models() -> MetaData:
+    import carenav.accounts.models
+    import carenav.audit.models
+    import carenav.feeds.models
+    import carenav.patients.models  # noqa: F401
+
+    return Base.metadata

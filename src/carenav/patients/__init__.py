@@ -1,0 +1,1 @@
+"""The longitudinal patient record: demographics, coverage, problems, encounters, results, medications."""

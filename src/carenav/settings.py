@@ -1,0 +1,42 @@
+"""Runtime settings, read from CARENAV_* environment variables.
+
+Nothing is built at import time: callers ask for ``get_settings()`` and pass what they need along.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Environment variables are named CARENAV_<FIELD>."""
+
+    model_config = SettingsConfigDict(env_prefix="CARENAV_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_VAR_DIR / 'carenav.db'}",
+        description="SQLAlchemy URL. SQLite (WAL) by default; postgresql+psycopg://... in production.",
+    )
+    secret_key: str = Field(
+        default="dev-insecure-change-me",
+        description="Signs session cookies and CSRF tokens. Set it in production.",
+    )
+    timezone: str = Field(default="America/New_York", description="Zone for new organizations.")
+    secure_cookies: bool = Field(default=False, description="Send cookies only over HTTPS.")
+    session_hours: float = Field(default=12.0, description="Idle time after which a login expires.")
+    max_failed_logins: int = Field(default=5, description="Failed logins before an account locks.")
+    lockout_minutes: int = Field(default=15, description="How long a locked account stays locked.")
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, description="Largest accepted request body.")
+    max_hl7_message_bytes: int = Field(default=1024 * 1024, description="Largest accepted HL7 v2 message.")
+    fhir_page_size: int = Field(default=50, description="Default FHIR searchset page size.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The web application: app assembly, pages, templates and static assets."""
