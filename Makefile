@@ -42,8 +42,8 @@ prereqs: ## under CI: make sure PostgreSQL runs and Chromium is installed (never
 	bash scripts/prereqs.sh
 
 check: install ## ruff, mypy, import-linter
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

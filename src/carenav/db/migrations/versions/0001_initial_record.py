@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:24:12.177758
+Create Date: 2026-11-25 01:26:19.227926
 """
 
 from __future__ import annotations
