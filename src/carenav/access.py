@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.orm import Session
+
+from carenav.accounts.models import User
+from carenav.errors import NotFound
+from carenav.patients.models import CareTeamMember, Patient
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -42,3 +49,39 @@ class Actor:
     def sees_whole_organization(self) -> bool:
         """Operators, jobs and admins reach every patient of their organization."""
         return self.kind in {"operator", "system"} or self.role == "admin"
+
+
+def patient_scope(actor: Actor) -> ColumnElement[bool]:
+    """SQL condition on ``Patient`` for the patients ``actor`` may see.
+
+    - operators, jobs and admins: every patient of their organization;
+    - care managers: the patients on their caseload (an active care-team membership naming them);
+    - supervisors: their own caseload and that of every member of their team;
+    - auditors and anyone else: no patient (auditors read the audit trail, not the record).
+    """
+    in_org = Patient.org_id == actor.org_id
+    if actor.sees_whole_organization:
+        return in_org
+    if actor.role == "care_manager" and actor.user_id is not None:
+        members = select(CareTeamMember.patient_id).where(
+            CareTeamMember.user_id == actor.user_id, CareTeamMember.active.is_(True)
+        )
+        return and_(in_org, Patient.id.in_(members))
+    if actor.role == "supervisor" and actor.user_id is not None:
+        team_users = select(User.id).where(
+            User.org_id == actor.org_id,
+            or_(User.id == actor.user_id, and_(User.team_id.is_not(None), User.team_id == actor.team_id)),
+        )
+        members = select(CareTeamMember.patient_id).where(
+            CareTeamMember.user_id.in_(team_users), CareTeamMember.active.is_(True)
+        )
+        return and_(in_org, Patient.id.in_(members))
+    return false()
+
+
+def patient_visible(*, session: Session, actor: Actor, patient_uuid: str) -> Patient:
+    """The patient with this FHIR id if ``actor`` may see it; NotFound otherwise (never Forbidden)."""
+    patient = session.scalar(select(Patient).where(Patient.uuid == patient_uuid, patient_scope(actor)))
+    if patient is None:
+        raise NotFound(f"no patient {patient_uuid}", where="Patient")
+    return patient
