@@ -37,6 +37,8 @@ class SourceMixin(TenantMixin):
 
     source_system: Mapped[str] = mapped_column(String(200), default=LOCAL_SOURCE)
     source_id: Mapped[str | None] = mapped_column(String(200))
+    # Digest of the imported content last written, so that re-importing unchanged data writes nothing.
+    source_digest: Mapped[str | None] = mapped_column(String(32))
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:26:19.227926
+Create Date: 2026-11-25 01:31:19.125671
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id"],
@@ -85,6 +86,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id"],
@@ -116,6 +118,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id"],
@@ -167,6 +170,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -203,6 +207,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -251,6 +256,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -393,6 +399,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -520,6 +527,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -582,6 +590,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -692,6 +701,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -746,6 +756,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -797,6 +808,7 @@ def upgrade() -> None:
         sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_system", sa.String(length=200), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
