@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from carenav import __version__
 from carenav.db.engine import make_engine
 from carenav.db.migrate import require_current_schema
 from carenav.db.session import make_session_factory
+from carenav.fhir.api import fhir_router
 from carenav.settings import Settings, get_settings
+from carenav.web.errors import install_error_pages
+from carenav.web.pages import admin, audit, login, patients
+from carenav.web.rendering import make_environment
+from carenav.web.security import security_headers
+
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,9 +36,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
 
     require_current_schema(engine)
-    app = FastAPI(title="carenav", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="carenav",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
+    app.state.jinja = make_environment()
+    app.middleware("http")(security_headers)
+    install_error_pages(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Routers are included here, one line per edge:
+    app.include_router(fhir_router())
+    app.include_router(login.router)
+    app.include_router(patients.router)
+    app.include_router(audit.router)
+    app.include_router(admin.router)
     return app

@@ -1,0 +1,38 @@
+"""The main navigation. Later features slot in by giving their item a path (and, if need be, roles).
+
+An item without a path is shown as coming, never as a dead link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    path: str | None
+    roles: frozenset[str] | None = None  # None: every role
+    coming: str = ""
+
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("worklist", "Worklist", None, coming="your due calls, tasks and transitions"),
+    NavItem("population", "Population", None, coming="risk and program eligibility across patients"),
+    NavItem("patients", "Patients", "/patients", frozenset({"care_manager", "supervisor", "admin"})),
+    NavItem("resources", "Resources", None, coming="the community resource directory"),
+    NavItem("reports", "Reports", None, coming="program and quality reports"),
+    NavItem("audit", "Audit", "/audit", frozenset({"auditor", "admin"})),
+    NavItem("admin", "Admin", "/admin/users", frozenset({"admin"})),
+)
+
+
+def nav_for(role: str | None) -> list[NavItem]:
+    """The items a role sees: every coming item, and the built ones the role may use."""
+    return [item for item in NAV_ITEMS if item.path is None or item.roles is None or role in item.roles]
+
+
+def home_path(role: str | None) -> str:
+    """Where a person lands after signing in."""
+    return "/audit" if role == "auditor" else "/patients"

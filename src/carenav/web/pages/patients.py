@@ -1,0 +1,119 @@
+"""Patient search, summary and timeline."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from carenav.errors import InvalidInput
+from carenav.patients.models import Patient
+from carenav.patients.queries import PatientCriteria, patient_search
+from carenav.patients.rules import display_name
+from carenav.patients.summary import encounter_is_inpatient, patient_summary, patient_timeline
+from carenav.web.database import request_session
+from carenav.web.dependencies import Login, current_login
+from carenav.web.paging import Paging
+from carenav.web.rendering import is_htmx, render
+
+router = APIRouter()
+
+
+def patient_display_name(patient: Patient) -> str:
+    name = patient.primary_name
+    return display_name(name.given, name.family) if name else "(no name)"
+
+
+SEARCH_PAGE_SIZE = 25
+TIMELINE_PAGE_SIZE = 30
+
+
+def parse_birth_date(text: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{text!r} is not a date like 1961-04-23", where="birth date") from None
+
+
+@router.get("/patients")
+def patients_search(
+    request: Request,
+    name: str = "",
+    birth_date: str = "",
+    identifier: str = "",
+    page: int = Query(1, ge=1),
+    login: Login = Depends(current_login),
+    session: Session = Depends(request_session),
+) -> Response:
+    criteria = PatientCriteria(
+        name=name.strip() or None,
+        birth_date=parse_birth_date(birth_date),
+        identifier=identifier.strip() or None,
+    )
+    paging = Paging(page=page, size=SEARCH_PAGE_SIZE)
+    result = patient_search(
+        session=session, actor=login.actor, criteria=criteria, offset=paging.offset, limit=paging.size
+    )
+    context = {
+        "criteria": criteria,
+        "form": {"name": name, "birth_date": birth_date, "identifier": identifier},
+        "result": result,
+        "paging": paging.with_total(result.total),
+        "query": {"name": name, "birth_date": birth_date, "identifier": identifier},
+    }
+    block = "results" if is_htmx(request) else None
+    return render(request, "patients/search.html", context, block=block, nav_key="patients")
+
+
+@router.get("/patients/{patient_uuid}")
+def patient_summary_page(
+    request: Request,
+    patient_uuid: str,
+    login: Login = Depends(current_login),
+    session: Session = Depends(request_session),
+) -> Response:
+    summary = patient_summary(session=session, actor=login.actor, patient_uuid=patient_uuid)
+    return render(
+        request,
+        "patients/summary.html",
+        {
+            "summary": summary,
+            "patient": summary.patient,
+            "patient_name": patient_display_name(summary.patient),
+            "is_inpatient": encounter_is_inpatient,
+        },
+        nav_key="patients",
+    )
+
+
+@router.get("/patients/{patient_uuid}/timeline")
+def patient_timeline_page(
+    request: Request,
+    patient_uuid: str,
+    page: int = Query(1, ge=1),
+    login: Login = Depends(current_login),
+    session: Session = Depends(request_session),
+) -> Response:
+    paging = Paging(page=page, size=TIMELINE_PAGE_SIZE)
+    timeline = patient_timeline(
+        session=session, actor=login.actor, patient_uuid=patient_uuid, offset=paging.offset, limit=paging.size
+    )
+    block = "entries" if is_htmx(request) else None
+    return render(
+        request,
+        "patients/timeline.html",
+        {
+            "timeline": timeline,
+            "patient": timeline.patient,
+            "patient_name": patient_display_name(timeline.patient),
+            "paging": paging.with_total(timeline.total),
+            "query": {},
+        },
+        block=block,
+        nav_key="patients",
+    )
