@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     lockout_minutes: int = Field(default=15, description="How long a locked account stays locked.")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, description="Largest accepted request body.")
     max_hl7_message_bytes: int = Field(default=1024 * 1024, description="Largest accepted HL7 v2 message.")
+    import_max_file_bytes: int = Field(
+        default=256 * 1024 * 1024, description="Largest FHIR Bundle JSON file `carenav import` reads."
+    )
+    import_max_line_bytes: int = Field(
+        default=16 * 1024 * 1024, description="Longest line (one resource) of a FHIR NDJSON file."
+    )
     fhir_page_size: int = Field(default=50, description="Default FHIR searchset page size.")
 
 

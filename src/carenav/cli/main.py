@@ -6,6 +6,9 @@ import click
 
 from carenav import __version__
 from carenav.cli.db import db_group
+from carenav.cli.export import export_command
+from carenav.cli.imports import import_command
+from carenav.cli.tokens import tokens_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,6 +18,9 @@ def cli() -> None:
 
 
 cli.add_command(db_group)
+cli.add_command(tokens_group)
+cli.add_command(export_command)
+cli.add_command(import_command)
 
 
 def main() -> None:
