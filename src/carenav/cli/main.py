@@ -8,7 +8,9 @@ from carenav import __version__
 from carenav.cli.db import db_group
 from carenav.cli.export import export_command
 from carenav.cli.imports import import_command
+from carenav.cli.serve import serve_command
 from carenav.cli.tokens import tokens_group
+from carenav.cli.users import users_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +23,8 @@ cli.add_command(db_group)
 cli.add_command(tokens_group)
 cli.add_command(export_command)
 cli.add_command(import_command)
+cli.add_command(users_group)
+cli.add_command(serve_command)
 
 
 def main() -> None:

@@ -1,0 +1,23 @@
+"""carenav serve: run the web application with uvicorn."""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from carenav.cli.context import fails_cleanly
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
+)
+@fails_cleanly
+def serve_command(host: str, port: int) -> None:
+    """Serve the web pages and the FHIR facade (database from CARENAV_DATABASE_URL)."""
+    from carenav.web.app import create_app
+
+    app = create_app()  # refuses an out-of-date schema before listening
+    click.echo(f"carenav serving on http://{host}:{port}/ (Ctrl-C stops)")
+    uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False, log_level="info")

@@ -1,0 +1,176 @@
+"""carenav users: add and list the people who sign in; passwords, deactivation, unlocking, caseloads."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from carenav.accounts.queries import user_list
+from carenav.accounts.rules import Role
+from carenav.accounts.services import (
+    care_manager_assign,
+    user_create,
+    user_deactivate,
+    user_set_password,
+    user_unlock,
+)
+from carenav.cli.context import (
+    fails_cleanly,
+    json_option,
+    open_database,
+    operator_for,
+    org_option,
+    print_json,
+)
+from carenav.clock import now
+from carenav.errors import InvalidInput
+
+password_stdin_option = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of asking for it.",
+)
+
+
+def read_password(from_stdin: bool) -> str:
+    """Ask twice on a terminal; otherwise (or with --password-stdin) read one line of standard input."""
+    if from_stdin or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise InvalidInput("no password on standard input", where="--password-stdin")
+        return line.rstrip("\r\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+    return password
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage the people who sign in to the web application."""
+
+
+@users_group.command("add")
+@click.option("--username", required=True, help="Lower-case letters, digits, '.', '_' or '-'.")
+@click.option(
+    "--role", required=True, type=click.Choice([r.value for r in Role]), help="What the user may do."
+)
+@click.option("--display-name", default=None, help="The name shown on screen (default: the username).")
+@click.option("--team", default=None, help="Team of a care manager, or the team a supervisor leads.")
+@password_stdin_option
+@org_option
+@json_option
+@fails_cleanly
+def users_add(
+    username: str,
+    role: str,
+    display_name: str | None,
+    team: str | None,
+    password_stdin: bool,
+    org_slug: str | None,
+    as_json: bool,
+) -> None:
+    """Add a user to an organization."""
+    password = read_password(password_stdin)
+    with open_database() as db:
+        actor = operator_for(db, org_slug, "users add")
+        with db.transaction() as session:
+            user = user_create(
+                session=session,
+                actor=actor,
+                username=username,
+                role=role,
+                password=password,
+                display_name=display_name,
+                team_name=team,
+            )
+            result = {"username": user.username, "role": user.role, "team": team, "uuid": user.uuid}
+    if as_json:
+        print_json(result)
+    else:
+        click.echo(f"added {result['username']} ({role}{', team ' + team if team else ''})")
+
+
+@users_group.command("list")
+@org_option
+@json_option
+@fails_cleanly
+def users_list(org_slug: str | None, as_json: bool) -> None:
+    """List the users of an organization."""
+    with open_database() as db:
+        actor = operator_for(db, org_slug, "users list")
+        with db.transaction() as session:
+            instant = now()
+            rows = [
+                {
+                    "username": u.username,
+                    "display_name": u.display_name,
+                    "role": u.role,
+                    "team": u.team.name if u.team else None,
+                    "active": u.active,
+                    "locked": u.locked_until is not None and u.locked_until > instant,
+                    "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+                }
+                for u in user_list(session=session, actor=actor)
+            ]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        state = "deactivated" if not row["active"] else ("locked" if row["locked"] else "active")
+        team = f" team={row['team']}" if row["team"] else ""
+        click.echo(f"{row['username']:<24} {row['role']:<13} {state:<11} {row['display_name']}{team}")
+
+
+@users_group.command("set-password")
+@click.option("--username", required=True)
+@password_stdin_option
+@org_option
+@fails_cleanly
+def users_set_password(username: str, password_stdin: bool, org_slug: str | None) -> None:
+    """Give a user a new password."""
+    password = read_password(password_stdin)
+    with open_database() as db:
+        actor = operator_for(db, org_slug, "users set-password")
+        with db.transaction() as session:
+            user_set_password(session=session, actor=actor, username=username, password=password)
+    click.echo(f"password of {username} changed")
+
+
+@users_group.command("deactivate")
+@click.option("--username", required=True)
+@org_option
+@fails_cleanly
+def users_deactivate(username: str, org_slug: str | None) -> None:
+    """Stop a user from signing in (their sessions end; the audit trail keeps their name)."""
+    with open_database() as db:
+        actor = operator_for(db, org_slug, "users deactivate")
+        with db.transaction() as session:
+            user_deactivate(session=session, actor=actor, username=username)
+    click.echo(f"{username} deactivated")
+
+
+@users_group.command("unlock")
+@click.option("--username", required=True)
+@org_option
+@fails_cleanly
+def users_unlock(username: str, org_slug: str | None) -> None:
+    """Lift a lockout after repeated failed logins."""
+    with open_database() as db:
+        actor = operator_for(db, org_slug, "users unlock")
+        with db.transaction() as session:
+            user_unlock(session=session, actor=actor, username=username)
+    click.echo(f"{username} unlocked")
+
+
+@users_group.command("assign")
+@click.option("--username", required=True, help="A care manager or supervisor.")
+@click.option("--patient", "patient_uuid", required=True, metavar="UUID", help="The patient's id.")
+@org_option
+@fails_cleanly
+def users_assign(username: str, patient_uuid: str, org_slug: str | None) -> None:
+    """Put a patient on a care manager's caseload."""
+    with open_database() as db:
+        actor = operator_for(db, org_slug, "users assign")
+        with db.transaction() as session:
+            care_manager_assign(session=session, actor=actor, username=username, patient_uuid=patient_uuid)
+    click.echo(f"patient {patient_uuid} is on {username}'s caseload")
