@@ -1,0 +1,82 @@
+"""The CapabilityStatement, generated from what the facade implements (never written by hand)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from carenav.fhir.mappers.common import instant
+from carenav.fhir.search import RESULT_PARAMETERS, SEARCH_PARAMETERS
+
+FHIR_VERSION = "4.0.1"
+EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+RESULT_PARAMETER_DOCS = {
+    "_count": "Page size (default from settings, at most 500; 0 returns the total only).",
+    "_offset": "Offset of the page's first match (the paging token of the next/previous links).",
+    "_format": "json or application/fhir+json only.",
+}
+
+
+def capability_statement(
+    *,
+    base_url: str,
+    software_version: str,
+    published_at: datetime,
+    readable_types: list[str],
+    operations: dict[str, list[tuple[str, str]]],
+) -> dict[str, Any]:
+    """``readable_types``: types with a read interaction; searches come from ``SEARCH_PARAMETERS``;
+    ``operations``: per type, (name, definition) of the operations routed."""
+    resources = []
+    for resource_type in sorted(set(readable_types) | set(SEARCH_PARAMETERS)):
+        interactions = []
+        if resource_type in readable_types:
+            interactions.append({"code": "read"})
+        entry: dict[str, Any] = {"type": resource_type}
+        params = SEARCH_PARAMETERS.get(resource_type, ())
+        if params:
+            interactions.append({"code": "search-type"})
+            entry["searchParam"] = [
+                {"name": p.name, "type": p.type, "documentation": p.documentation} for p in params
+            ] + [
+                {
+                    "name": name,
+                    "type": "number" if name != "_format" else "string",
+                    "documentation": RESULT_PARAMETER_DOCS[name],
+                }
+                for name in RESULT_PARAMETERS
+            ]
+        entry["interaction"] = interactions
+        if resource_type in operations:
+            entry["operation"] = [
+                {"name": name, "definition": definition} for name, definition in operations[resource_type]
+            ]
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": instant(published_at),
+        "publisher": "carenav",
+        "kind": "instance",
+        "software": {"name": "carenav", "version": software_version},
+        "implementation": {"description": "carenav FHIR R4 facade (read-only)", "url": base_url},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    "Read-only facade over the carenav record. Send 'Authorization: Bearer <token>' "
+                    "(a carenav API token with scope fhir:read); the token's user, role and caseload "
+                    "decide which patients are visible. Unknown search parameters are refused with 400 "
+                    "unless the request carries 'Prefer: handling=lenient'."
+                ),
+                "security": {
+                    "cors": False,
+                    "description": "Bearer tokens issued by 'carenav tokens create'; scopes fhir:read, "
+                    "fhir:export.",
+                },
+                "resource": resources,
+            }
+        ],
+    }
