@@ -7,8 +7,11 @@ import click
 from carenav import __version__
 from carenav.cli.db import db_group
 from carenav.cli.export import export_command
+from carenav.cli.feeds import feeds_group
 from carenav.cli.imports import import_command
+from carenav.cli.mllp import mllp_command
 from carenav.cli.serve import serve_command
+from carenav.cli.synth import synth_command
 from carenav.cli.tokens import tokens_group
 from carenav.cli.users import users_group
 
@@ -23,8 +26,11 @@ cli.add_command(db_group)
 cli.add_command(tokens_group)
 cli.add_command(export_command)
 cli.add_command(import_command)
+cli.add_command(feeds_group)
+cli.add_command(mllp_command)
 cli.add_command(users_group)
 cli.add_command(serve_command)
+cli.add_command(synth_command)
 
 
 def main() -> None:

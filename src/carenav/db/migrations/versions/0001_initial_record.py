@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:31:19.125671
+Create Date: 2026-11-25 01:37:36.437682
 """
 
 from __future__ import annotations
@@ -635,12 +635,18 @@ def upgrade() -> None:
         sa.Column("trigger_event", sa.String(length=10), nullable=False),
         sa.Column("version", sa.String(length=20), nullable=True),
         sa.Column("raw", sa.Text(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("parsed", carenav.db.types.JSONDocument(), nullable=True),
+        sa.Column("event_recorded_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("match_note", sa.Text(), nullable=True),
+        sa.Column("outcome", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("patient_id", sa.Integer(), nullable=True),
         sa.Column("encounter_id", sa.Integer(), nullable=True),
         sa.Column("applied_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("resolved_by", sa.String(length=200), nullable=True),
         sa.Column("resolved_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolution_note", sa.Text(), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
@@ -674,12 +680,15 @@ def upgrade() -> None:
             "sending_application",
             "sending_facility",
             "control_id",
-            name=op.f("uq_inbound_messages_org_id_sending_application_sending_facility_control_id"),
+            "digest",
+            name="uq_inbound_messages_sender_control_id_digest",
         ),
     )
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_inbound_messages_encounter", ["encounter_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_inbound_messages_org_id"), ["org_id"], unique=False)
         batch_op.create_index("ix_inbound_messages_org_status", ["org_id", "status"], unique=False)
+        batch_op.create_index("ix_inbound_messages_patient", ["patient_id"], unique=False)
 
     op.create_table(
         "medications",
@@ -949,8 +958,10 @@ def downgrade() -> None:
 
     op.drop_table("medications")
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbound_messages_patient")
         batch_op.drop_index("ix_inbound_messages_org_status")
         batch_op.drop_index(batch_op.f("ix_inbound_messages_org_id"))
+        batch_op.drop_index("ix_inbound_messages_encounter")
 
     op.drop_table("inbound_messages")
     with op.batch_alter_table("conditions", schema=None) as batch_op:
