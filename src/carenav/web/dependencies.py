@@ -25,16 +25,17 @@ from carenav.web.security import (
 
 @dataclass(frozen=True)
 class Login:
-    """The signed-in person of a request."""
+    """The signed-in person of a request. The plain fields are copied out of the rows so that error
+    pages can still show the layout after the request's transaction has rolled back."""
 
     user: User
     actor: Actor
     web_session: WebSession
     timezone: ZoneInfo
-
-    @property
-    def csrf_token(self) -> str:
-        return self.web_session.csrf_token
+    csrf_token: str
+    username: str
+    display_name: str
+    role: str
 
 
 class LoginRequired(Unauthenticated):
@@ -63,6 +64,10 @@ def login_optional(request: Request, session: Session = Depends(request_session)
         actor=user_actor(user, client_addr=client_addr(request)),
         web_session=web_session,
         timezone=zone,
+        csrf_token=web_session.csrf_token,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
     )
     request.state.login = login
     return login

@@ -76,7 +76,7 @@ def render(
         "login": login,
         "csrf_token": login.csrf_token if login else "",
         "tz": login.timezone if login else UTC,
-        "nav": nav_for(login.user.role if login else None) if login else [],
+        "nav": nav_for(login.role) if login else [],
         "nav_key": nav_key,
         "version": __version__,
         **(context or {}),

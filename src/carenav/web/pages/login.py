@@ -62,7 +62,7 @@ def login_form(
     request: Request, next: str | None = None, login: Login | None = Depends(login_optional)
 ) -> Response:
     if login is not None:
-        return RedirectResponse(safe_next(next) or home_path(login.user.role), status_code=303)
+        return RedirectResponse(safe_next(next) or home_path(login.role), status_code=303)
     return _login_page(request, next_path=safe_next(next))
 
 
@@ -115,4 +115,4 @@ def logout(
 
 @router.get("/")
 def home(login: Login = Depends(current_login)) -> Response:
-    return RedirectResponse(home_path(login.user.role), status_code=303)
+    return RedirectResponse(home_path(login.role), status_code=303)
