@@ -1,6 +1,7 @@
-"""The patient summary and timeline a care manager opens: one audited read each, built from the record.
+"""The patient summary and timeline a care manager opens, built from the record.
 
-Reads go through ``patient_read`` (access check and audit) first; the rest loads that one patient's rows.
+Reads go through ``patient_read`` (access check and audit) first; problems and encounters come from
+``clinical_queries`` (shared with the FHIR facade, each audited); the rest loads that patient's rows.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, String, func, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from carenav.access import Actor
+from carenav.patients.clinical_queries import condition_list, encounter_list
 from carenav.patients.models import (
     Allergy,
     CareTeamMember,
@@ -28,6 +30,8 @@ from carenav.patients.queries import patient_read
 from carenav.patients.rules import ACTIVE_CLINICAL_STATUSES, INPATIENT_CLASSES
 
 RECENT_ENCOUNTERS = 10
+ACTIVE_STATUSES = frozenset(s.value for s in ACTIVE_CLINICAL_STATUSES)
+NOT_REAL = frozenset({"refuted", "entered-in-error"})
 LATEST_LABS = 15
 VITALS = "vital-signs"
 LABS = "laboratory"
@@ -124,10 +128,6 @@ def patient_summary(*, session: Session, actor: Actor, patient_uuid: str) -> Pat
     """Everything the summary page shows about one patient; NotFound outside the actor's reach."""
     patient = patient_read(session=session, actor=actor, patient_uuid=patient_uuid, what="summary")
     pid = patient.id
-    active_problem = or_(
-        Condition.clinical_status.in_([s.value for s in ACTIVE_CLINICAL_STATUSES]),
-        Condition.clinical_status.is_(None),
-    )
     return PatientSummary(
         patient=patient,
         related_persons=list(
@@ -142,29 +142,16 @@ def patient_summary(*, session: Session, actor: Actor, patient_uuid: str) -> Pat
                 .order_by((Coverage.status == "active").desc(), Coverage.period_start.desc(), Coverage.id)
             )
         ),
-        active_problems=list(
-            session.scalars(
-                select(Condition)
-                .where(
-                    Condition.patient_id == pid,
-                    active_problem,
-                    Condition.abatement_at.is_(None),
-                    or_(
-                        Condition.verification_status.is_(None),
-                        Condition.verification_status.not_in(("refuted", "entered-in-error")),
-                    ),
-                )
-                .order_by(Condition.onset_at.desc(), Condition.display)
-            )
-        ),
-        recent_encounters=list(
-            session.scalars(
-                select(Encounter)
-                .where(Encounter.patient_id == pid)
-                .order_by(Encounter.period_start.desc(), Encounter.id.desc())
-                .limit(RECENT_ENCOUNTERS)
-            )
-        ),
+        active_problems=[
+            condition
+            for condition in condition_list(
+                session=session, actor=actor, patient_uuid=patient_uuid, clinical_statuses=ACTIVE_STATUSES
+            ).items
+            if condition.abatement_at is None and condition.verification_status not in NOT_REAL
+        ],
+        recent_encounters=encounter_list(
+            session=session, actor=actor, patient_uuid=patient_uuid, limit=RECENT_ENCOUNTERS
+        ).items,
         active_medications=list(
             session.scalars(
                 select(Medication)
