@@ -116,6 +116,10 @@ def test_any_patient_is_reproducible_and_self_consistent(seed: int, index: int) 
         assert condition["subject"]["reference"] == subject
         assert condition["onsetDateTime"][:10] >= patient["birthDate"]
     assert len(first["Coverage"]) >= 1
+    for coverage in first["Coverage"]:
+        period = coverage["period"]
+        if "end" in period:
+            assert period["start"] <= period["end"], coverage["id"]
 
 
 def test_conditions_are_icd10cm_with_a_documented_snomed_only_share(

@@ -6,6 +6,7 @@ import click
 
 from carenav import __version__
 from carenav.cli.db import db_group
+from carenav.cli.demo import demo_group
 from carenav.cli.export import export_command
 from carenav.cli.feeds import feeds_group
 from carenav.cli.imports import import_command
@@ -23,6 +24,7 @@ def cli() -> None:
 
 
 cli.add_command(db_group)
+cli.add_command(demo_group)
 cli.add_command(tokens_group)
 cli.add_command(export_command)
 cli.add_command(import_command)

@@ -501,6 +501,9 @@ def synthesize_patient(
         if plan in _MEDICARE_PLANS and age >= 65
         else (as_of - 365 * (1 + rng.randrange(8)))
     )
+    if death is not None:
+        # Coverage began before death (a month at least), or its period would end before it starts.
+        coverage_start = min(coverage_start, death - 31)
     coverages = out["Coverage"]
     coverage: JSON = {
         "resourceType": "Coverage",
