@@ -263,3 +263,24 @@ def test_tokens_and_references() -> None:
     assert patient_reference("http://x/fhir/R4/Patient/abc", where="t") == "abc"
     with pytest.raises(InvalidInput):
         patient_reference("Group/abc", where="t")
+
+
+EMITTED = sorted(OUR_TYPES | {"Bundle", "OperationOutcome", "CapabilityStatement"})
+
+
+@pytest.mark.parametrize("resource_type", EMITTED)
+def test_r4b_and_r4_models_have_the_same_elements_for_what_we_emit(resource_type: str) -> None:
+    """fhirclient's models are R4 (4.0.1); fhir.resources.R4B's are 4.3.0. For our types they agree."""
+    import importlib
+
+    from fhir.resources.R4B import get_fhir_model_class
+
+    r4_model = getattr(importlib.import_module(f"fhirclient.models.{resource_type.lower()}"), resource_type)
+    r4 = {json_name for _, json_name, *_ in r4_model().elementProperties()} - {"resourceType"}
+    r4b_model = get_fhir_model_class(resource_type)
+    r4b = {
+        field.alias or name
+        for name, field in r4b_model.model_fields.items()
+        if not (field.alias or name).startswith("_") and name != "fhir_comments"
+    } - {"resourceType"}
+    assert r4 == r4b
