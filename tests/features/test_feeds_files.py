@@ -131,3 +131,14 @@ def test_bad_input_is_reported_by_file_message_and_field_and_the_rest_goes_in(
     with unit_of_work(sessions) as session:
         stored = {m.control_id: m.status for m in session.scalars(select(InboundMessage))}
     assert stored == {"OK": "unmatched", "ODD": "rejected", "BAD": "error"}
+
+
+def test_resolve_errors_say_what_is_wrong(database: tuple[sessionmaker[Session], Actor]) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["feeds", "resolve", "9999", "--create"])
+    assert missing.exit_code == 1
+    assert "no inbound message 9999" in missing.output
+    undecided = runner.invoke(cli, ["feeds", "resolve", "9999"])
+    assert undecided.exit_code == 1
+    assert "exactly one way" in undecided.output
+    assert "the unmatched queue is empty" in run("feeds", "unmatched")

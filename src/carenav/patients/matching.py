@@ -50,14 +50,17 @@ def names_agree(family_a: str | None, given_a: str | None, family_b: str | None,
 
 
 def identifiers_conflict(wanted: Sequence[tuple[str, str]], held: Sequence[tuple[str | None, str]]) -> bool:
-    """Does a patient hold, in a system the query names, a different value (another record number)?"""
+    """Does a patient hold record numbers of an authority the query names, but none of the query's?"""
     wanted_by_system: dict[str, set[str]] = {}
     for system, value in wanted:
         wanted_by_system.setdefault(system, set()).add(value)
+    held_by_system: dict[str, set[str]] = {}
+    for held_system, value in held:
+        if held_system is not None:
+            held_by_system.setdefault(held_system, set()).add(value)
     return any(
-        system in wanted_by_system and value not in wanted_by_system[system]
-        for system, value in held
-        if system is not None
+        system in held_by_system and not (values & held_by_system[system])
+        for system, values in wanted_by_system.items()
     )
 
 
