@@ -223,7 +223,7 @@ def test_a_patient_that_fails_takes_its_dependents_with_it(
     }
 
 
-def test_hl7_files_and_unsupported_bundles_are_refused_with_a_reason(
+def test_hl7_files_go_to_the_hl7_intake_and_unsupported_bundles_are_refused_with_a_reason(
     shared_data: Path, fresh_db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     hl7 = shared_data / "hl7v2-adt" / "fhirconv_ADT-A01-01.hl7"
@@ -233,6 +233,20 @@ def test_hl7_files_and_unsupported_bundles_are_refused_with_a_reason(
     assert status == 1
     assert [e["reason"] for e in summary["errors"]] == [
         "no such file or directory",
-        "HL7 v2 import is handled by carenav.ingest.hl7v2 and is not wired into this command yet",
         "Bundle type 'document' is not imported (only batch, collection, searchset, transaction)",
     ]
+    # The ADT message was stored and, matching no patient, waits in the unmatched queue.
+    assert summary["hl7v2"]["counts"]["messages"] == 1
+    assert summary["hl7v2"]["counts"]["unmatched"] == 1
+
+
+def test_one_command_takes_fhir_and_hl7_v2_together(
+    shared_data: Path, fresh_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = shared_data / "synthea-r4" / SMALL_BUNDLE
+    adt = shared_data / "hl7v2-adt"
+    status, summary = run_import(monkeypatch, fresh_db_url, bundle, adt)
+    assert status == 0, summary
+    assert summary["resources"]["Patient"]["created"] == 1
+    assert summary["hl7v2"]["ok"] is True
+    assert summary["hl7v2"]["counts"]["messages"] == len(list(adt.glob("*.hl7")))
