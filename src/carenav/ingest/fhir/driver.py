@@ -55,7 +55,7 @@ DEFAULT_SOURCE = "fhir"
 BUNDLE_TYPES = frozenset({"collection", "transaction", "batch", "searchset"})
 BATCH_RECORDS = 20_000
 MAX_ID_LENGTH = 200
-HL7V2_NOT_WIRED = "HL7 v2 import is handled by carenav.ingest.hl7v2 and is not wired into this command yet"
+HL7V2_NOT_FHIR = "an HL7 v2 file, not FHIR: give it to the HL7 v2 intake (carenav import sorts them itself)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +169,7 @@ def _import(
             if source.kind == BUNDLE:
                 _import_json(source, limits, batch)
             elif source.kind == HL7V2:
-                # HL7 v2 DISPATCH POINT: hand ``source`` to carenav.ingest.hl7v2 here once it is wired.
-                raise SourceProblem(HL7V2_NOT_WIRED)
+                raise SourceProblem(HL7V2_NOT_FHIR)
             else:
                 _import_ndjson(source, limits, batch, run)
         except SourceProblem as exc:
@@ -197,6 +196,8 @@ def _import_json(source: SourceFile, limits: ImportLimits, batch: _Batch) -> Non
     document = read_json_file(source, limits.max_file_bytes)
     summary = batch.summary
     kind = document.get("resourceType")
+    if kind is None and "output" in document and "transactionTime" in document:
+        return  # a Bulk Data manifest: it describes the NDJSON files beside it, which are read on their own
     if not is_type_name(kind):
         raise SourceProblem(f"resourceType is missing or not a FHIR type name: {kind!r}")
     if kind == "Bundle":

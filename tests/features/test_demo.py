@@ -1,0 +1,56 @@
+"""carenav demo load: the synthetic population imports cleanly, demo users can sign in, caseloads are set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from carenav.accounts.models import User
+from carenav.cli.main import cli
+from carenav.patients.models import CareTeamMember, Patient
+from carenav.settings import get_settings
+from tests.databases import engine_for
+
+
+def _demo_load(monkeypatch: pytest.MonkeyPatch, db_url: str, workdir: Path) -> dict[str, Any]:
+    monkeypatch.setenv("CARENAV_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(
+        cli, ["demo", "load", "--patients", "150", "--seed", "7", "--workdir", str(workdir), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    loaded: dict[str, Any] = orjson.loads(result.stdout)
+    return loaded
+
+
+def test_demo_population_imports_cleanly_and_is_idempotent(
+    fresh_db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = _demo_load(monkeypatch, fresh_db_url, tmp_path / "population")
+    assert first["import_problems"] == 0
+    assert first["imported"]["Patient"] == 150
+    assert sorted(first["users_created"]) == sorted(login["username"] for login in first["logins"])
+    assert first["caseload_assignments"] > 0
+
+    second = _demo_load(monkeypatch, fresh_db_url, tmp_path / "population")
+    assert second["import_problems"] == 0
+    assert second["users_created"] == []
+
+    with engine_for(fresh_db_url) as engine, engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Patient)) == 150
+        roles = dict(connection.execute(select(User.username, User.role)).all())
+        assert roles["casey.cm"] == "care_manager"
+        assert roles["avery.auditor"] == "auditor"
+        caseload = connection.scalar(
+            select(func.count())
+            .select_from(CareTeamMember)
+            .join(User, User.id == CareTeamMember.user_id)
+            .where(User.username == "casey.cm", CareTeamMember.active.is_(True))
+        )
+        # Each care manager gets an equal share of the most burdened patients, once, however often it runs.
+        assert caseload == first["caseload_assignments"] // 2
