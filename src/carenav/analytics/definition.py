@@ -1,0 +1,40 @@
+"""What a population model is: reference tables plus SQL, written once for every engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TABLES_DIR = Path(__file__).parent / "tables"
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One model (a score, a set of flags) over the snapshot.
+
+    ``tables``: reference tables this model needs, by table name -> CSV file under ``tables/``
+    (first line = column names; lines starting with ``#`` before it cite the source). Loaded as-is
+    into the engine, all columns as text unless ``typed`` names a type (DuckDB names: INTEGER,
+    DOUBLE, DATE, BOOLEAN).
+    ``scores_sql``: one SELECT, DuckDB dialect, producing exactly one row per ``patient_id`` of the
+    ``patients`` snapshot table with the ``columns`` (patients without evidence get zeros, not NULLs,
+    unless NULL means "not applicable", e.g. no discharge for LACE). It may read the snapshot tables,
+    its reference tables, ``params`` (one row: ``as_of DATE``) and the outputs of the definitions it
+    ``depends_on`` (a table named after each, with its columns).
+    ``evidence_sql``: one SELECT producing the explanation rows: ``patient_id, model, component,
+    points DOUBLE, evidence VARCHAR`` (which codes, which encounter, which dates), so that every score
+    can explain itself for one patient. Points of a patient's rows add up to its score where the model
+    is additive.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    scores_sql: str
+    evidence_sql: str
+    tables: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, dict[str, str]] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    version: str = "1"
+
+    def table_paths(self) -> dict[str, Path]:
+        return {name: TABLES_DIR / file for name, file in self.tables.items()}
