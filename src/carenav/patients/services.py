@@ -353,45 +353,58 @@ class _Writer:
             to_write.append((record, digest))
         if not to_write:
             return
-        self._resolve(
-            (value for record, _ in to_write for value in record.values.values() if isinstance(value, Ref)),
-            ids,
-        )
         plan = self.sql.plan(table, _RECORD_MANAGED)
+        if plan.ref_names:
+            self._resolve(
+                (
+                    value
+                    for record, _ in to_write
+                    for value in map(record.values.get, plan.ref_names)
+                    if value is not None
+                ),
+                ids,
+            )
         stamp = plan.convert_stamp(now())
         org_id, source_system, org_uuid = self.org_id, self.source_system, self.org_uuid
         patient_ids = ids[RecordKind.PATIENT]
         owned = kind in PATIENT_OWNED
         resource_type = kind.value
-        fields, blank = plan.fields, plan.blank
-        managed_at = plan.managed_at
+        getters, converts, ref_positions = plan.getters, plan.converts, plan.ref_positions
+        at = plan.managed_at
+        patient_at = at["patient_id"] if owned else -1
+        org_at, system_at, source_at, digest_at = (
+            at["org_id"],
+            at["source_system"],
+            at["source_id"],
+            at["source_digest"],
+        )
+        uuid_at, created_at, updated_at = at["uuid"], at["created_at"], at["updated_at"]
         rows: list[list[Any]] = []
         for record, digest in to_write:
-            values = record.values
-            row = blank.copy()
-            for position, name, default, convert in fields:
-                value = values.get(name, default)
-                if value is not None:
-                    if value.__class__ is Ref:
-                        value = ids[value.kind].get(value.source_id)
-                    elif convert is not None:
-                        value = convert(value)
-                    row[position] = value
+            get = record.values.get
+            row = [get(name, default) for name, default in getters]
+            for position in ref_positions:
+                ref = row[position]
+                if ref is not None:
+                    row[position] = ids[ref.kind].get(ref.source_id)
+            for position, convert, absent in converts:
+                value = row[position]
+                row[position] = absent if value is None else convert(value)
             source_id = record.source_id
             if owned:
-                row[managed_at["patient_id"]] = patient_ids[record.patient]  # type: ignore[index]
-            row[managed_at["org_id"]] = org_id
-            row[managed_at["source_system"]] = source_system
-            row[managed_at["source_id"]] = source_id
-            row[managed_at["source_digest"]] = digest
-            row[managed_at["uuid"]] = record_uuid(
+                row[patient_at] = patient_ids[record.patient]  # type: ignore[index]
+            row[org_at] = org_id
+            row[system_at] = source_system
+            row[source_at] = source_id
+            row[digest_at] = digest
+            row[uuid_at] = record_uuid(
                 org_uuid=org_uuid,
                 source_system=source_system,
                 resource_type=resource_type,
                 source_id=source_id,
             )
-            row[managed_at["created_at"]] = stamp
-            row[managed_at["updated_at"]] = stamp
+            row[created_at] = stamp
+            row[updated_at] = stamp
             rows.append(row)
         for source_id, key in self.sql.upsert(plan, rows):
             ids[kind][source_id] = key
@@ -412,14 +425,19 @@ class _Writer:
                     self.session.execute(
                         delete(table).where(table.c[parent_column].in_(parent_ids[start : start + _ID_CHUNK]))
                     )
+        plans = {
+            (kind, name): self.sql.plan(_table(model), _child_managed(parent_column))
+            for kind, spec in CHILDREN.items()
+            for name, (model, parent_column) in spec.items()
+        }
         self._resolve(
             (
                 value
-                for _, _, record in pending
-                for rows in record.children.values()
+                for kind, _, record in pending
+                for name, rows in record.children.items()
                 for row in rows
-                for value in row.values()
-                if isinstance(value, Ref)
+                for value in map(row.get, plans[(kind, name)].ref_names)
+                if value is not None
             ),
             ids,
         )
@@ -427,23 +445,23 @@ class _Writer:
         for kind, parent_id, record in pending:
             spec = CHILDREN[kind]
             for name, children in record.children.items():
-                model, parent_column = spec[name]
-                plan = self.sql.plan(_table(model), _child_managed(parent_column))
+                parent_column = spec[name][1]
+                plan = plans[(kind, name)]
                 parent_at = plan.managed_at[parent_column]
                 org_at = plan.managed_at.get("org_id")
                 rank_at = plan.managed_at["rank"]
-                fields, blank = plan.fields, plan.blank
+                getters, converts, ref_positions = plan.getters, plan.converts, plan.ref_positions
                 rows = batches[(kind, name)]
                 for rank, child in enumerate(children):
-                    row = blank.copy()
-                    for position, column, _, convert in fields:
-                        value = child.get(column)
-                        if value is not None:
-                            if value.__class__ is Ref:
-                                value = ids[value.kind].get(value.source_id)
-                            elif convert is not None:
-                                value = convert(value)
-                            row[position] = value
+                    get = child.get
+                    row = [get(column, default) for column, default in getters]
+                    for position in ref_positions:
+                        ref = row[position]
+                        if ref is not None:
+                            row[position] = ids[ref.kind].get(ref.source_id)
+                    for position, convert, absent in converts:
+                        value = row[position]
+                        row[position] = absent if value is None else convert(value)
                     row[parent_at] = parent_id
                     row[rank_at] = child.get("rank", rank)
                     if org_at is not None:
@@ -471,7 +489,7 @@ def _sqlite_instant(value: Any) -> Any:
         raise ValueError(f"naive datetime {value!r}: carenav stores aware UTC instants only")
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
 
 
 def _aware_instant(value: Any) -> Any:
@@ -503,12 +521,17 @@ class _TablePlan:
 
     table: Table
     columns: tuple[str, ...]
-    # (position, column name, scalar default, converter) of each column the caller's values fill
-    fields: tuple[tuple[int, str, Any, Convert | None], ...]
+    # (column name, scalar default) of every column in order: a row is read from the caller's values
+    # in one pass (managed columns read None, as callers never name them, and are set afterwards)
+    getters: tuple[tuple[str, Any], ...]
+    # (position, converter, value bound when absent) of the caller's columns that need converting;
+    # the value bound when absent is None, except JSON columns, where SQLAlchemy binds JSON null
+    converts: tuple[tuple[int, Convert, Any], ...]
+    # positions and names of the caller's foreign-key columns, the only ones that may hold a ``Ref``
+    ref_positions: tuple[int, ...]
+    ref_names: tuple[str, ...]
     managed_at: dict[str, int]
     convert_stamp: Convert
-    # a row of absent values, as bound: None, except JSON columns, where SQLAlchemy binds JSON null
-    blank: list[Any]
 
     @property
     def width(self) -> int:
@@ -540,26 +563,33 @@ class RecordSql:
     def _make_plan(self, table: Table, managed: frozenset[str]) -> _TablePlan:
         columns = [c for c in table.columns if c.name != "id"]
         record = "source_id" in table.c
-        fields = []
-        blank: list[Any] = [None] * len(columns)
+        getters: list[tuple[str, Any]] = []
+        converts: list[tuple[int, Convert, Any]] = []
+        refs: list[tuple[int, str]] = []
         for position, column in enumerate(columns):
             if column.name in managed:
+                getters.append(("", None))
                 continue
             convert = _converter(column, self.dialect)
-            if isinstance(column.type, JSONDocument) and convert is not None:
-                blank[position] = convert(None)
+            if convert is not None:
+                absent = convert(None) if isinstance(column.type, JSONDocument) else None
+                converts.append((position, convert, absent))
+            if column.foreign_keys:
+                refs.append((position, column.name))
             default = column.default
             scalar = default.arg if record and isinstance(default, ScalarElementColumnDefault) else None
-            fields.append((position, column.name, scalar, convert))
+            getters.append((column.name, scalar))
         stamp_column = table.c.get("created_at")
         convert_stamp = _converter(stamp_column, self.dialect) if stamp_column is not None else None
         return _TablePlan(
             table=table,
             columns=tuple(c.name for c in columns),
-            fields=tuple(fields),
+            getters=tuple(getters),
+            converts=tuple(converts),
+            ref_positions=tuple(position for position, _ in refs),
+            ref_names=tuple(name for _, name in refs),
             managed_at={c.name: position for position, c in enumerate(columns) if c.name in managed},
             convert_stamp=convert_stamp or (lambda value: value),
-            blank=blank,
         )
 
     def _compile(self, statement: Any) -> Any:
@@ -580,24 +610,33 @@ class RecordSql:
     def lookup(
         self, table: Table, org_id: int, source_system: str, source_ids: Iterable[str]
     ) -> dict[str, tuple[int, str | None]]:
-        """``source_id -> (id, source_digest)`` of the stored rows among ``source_ids``."""
+        """``source_id -> (id, source_digest)`` of the stored rows among ``source_ids``: one statement
+        with the ids as one parameter (a JSON array on SQLite, a text array on PostgreSQL)."""
         wanted = sorted(set(source_ids))
-        found: dict[str, tuple[int, str | None]] = {}
-        query = select(table.c.source_id, table.c.id, table.c.source_digest).where(
-            table.c.org_id == org_id, table.c.source_system == source_system
-        )
-        if self.dialect.name == "postgresql":
-            ids = bindparam("ids", wanted, type_=ARRAY(Text()))
-            chunks = [query.where(table.c.source_id == any_(ids))] if wanted else []
-        else:
-            chunks = [
-                query.where(table.c.source_id.in_(wanted[start : start + _ID_CHUNK]))
-                for start in range(0, len(wanted), _ID_CHUNK)
-            ]
-        for statement in chunks:
-            for source_id, key, digest in self.connection.execute(statement):
-                found[source_id] = (key, digest)
-        return found
+        if not wanted:
+            return {}
+        key = (self.dialect.name, table.name, "lookup")
+        sql = _STATEMENTS.get(key)
+        if sql is None:
+            query = select(table.c.source_id, table.c.id, table.c.source_digest).where(
+                table.c.org_id == bindparam("org_id"),
+                table.c.source_system == bindparam("source_system"),
+                self._source_id_in(table),
+            )
+            compiled = self._compile(query)
+            positions = getattr(compiled, "positiontup", None)
+            if positions is not None and tuple(positions) != ("org_id", "source_system", "ids"):
+                raise AssertionError(f"unexpected parameter order for the lookup of {table.name}")
+            sql = _STATEMENTS[key] = str(compiled)
+        rows = self.connection.exec_driver_sql(sql, self._lookup_parameters(org_id, source_system, wanted))
+        return {source_id: (key_, digest) for source_id, key_, digest in rows.fetchall()}
+
+    def _source_id_in(self, table: Table) -> Any:
+        """``source_id`` among the ids bound as ``ids``."""
+        raise NotImplementedError
+
+    def _lookup_parameters(self, org_id: int, source_system: str, wanted: list[str]) -> Any:
+        raise NotImplementedError
 
     def upsert(self, plan: _TablePlan, rows: list[list[Any]]) -> Iterable[tuple[str, int]]:
         """Insert or update ``rows`` on (org, source system, source id); ``(source_id, id)`` of each."""
@@ -628,6 +667,14 @@ class _SqliteSql(RecordSql):
                 raise AssertionError(f"unexpected parameter order for {plan.table.name}")
             sql = _STATEMENTS[key] = str(compiled)
         return sql
+
+    def _source_id_in(self, table: Table) -> Any:
+        # The ids come as one JSON array: no statement per 900 ids, no SQL text made per call.
+        given = func.json_each(bindparam("ids")).table_valued("value")
+        return table.c.source_id.in_(select(given.c.value))
+
+    def _lookup_parameters(self, org_id: int, source_system: str, wanted: list[str]) -> Any:
+        return (org_id, source_system, orjson.dumps(wanted).decode())
 
     def upsert(self, plan: _TablePlan, rows: list[list[Any]]) -> Iterable[tuple[str, int]]:
         self.connection.exec_driver_sql(self._statement(plan, "upsert"), [tuple(row) for row in rows])
@@ -664,6 +711,12 @@ class _PostgresSql(RecordSql):
                 statement = insert(plan.table).from_select([c.name for c in columns], rows)
             sql = _STATEMENTS[key] = str(self._compile(statement))
         return sql
+
+    def _source_id_in(self, table: Table) -> Any:
+        return table.c.source_id == any_(cast(bindparam("ids"), ARRAY(Text())))
+
+    def _lookup_parameters(self, org_id: int, source_system: str, wanted: list[str]) -> Any:
+        return {"org_id": org_id, "source_system": source_system, "ids": wanted}
 
     def upsert(self, plan: _TablePlan, rows: list[list[Any]]) -> Iterable[tuple[str, int]]:
         result = self.connection.exec_driver_sql(self._statement(plan, "upsert"), _by_column(plan, rows))
