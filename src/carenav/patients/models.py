@@ -160,6 +160,8 @@ class Encounter(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
         *SourceMixin.__table_args__,
         Index("ix_encounters_patient_start", "patient_id", "period_start"),
     )
+    # No index on patient_id alone: ix_encounters_patient_start leads with it.
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
 
     status: Mapped[str] = mapped_column(String(20))
     encounter_class: Mapped[str] = mapped_column(String(10))
@@ -228,6 +230,8 @@ class Observation(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
         *SourceMixin.__table_args__,
         Index("ix_observations_patient_code_at", "patient_id", "code", "effective_at"),
     )
+    # No index on patient_id alone: ix_observations_patient_code_at leads with it.
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
 
     encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounters.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(20))

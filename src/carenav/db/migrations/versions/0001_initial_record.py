@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:37:36.437682
+Create Date: 2026-11-25 01:59:43.072176
 """
 
 from __future__ import annotations
@@ -62,9 +62,6 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("uuid", name=op.f("uq_facilities_uuid")),
     )
-    with op.batch_alter_table("facilities", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_facilities_org_id"), ["org_id"], unique=False)
-
     op.create_table(
         "patients",
         sa.Column("birth_date", sa.Date(), nullable=True),
@@ -102,7 +99,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("patients", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_patients_birth_date"), ["birth_date"], unique=False)
-        batch_op.create_index(batch_op.f("ix_patients_org_id"), ["org_id"], unique=False)
 
     op.create_table(
         "practitioners",
@@ -135,9 +131,6 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("uuid", name=op.f("uq_practitioners_uuid")),
     )
-    with op.batch_alter_table("practitioners", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_practitioners_org_id"), ["org_id"], unique=False)
-
     op.create_table(
         "teams",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -189,7 +182,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("uuid", name=op.f("uq_allergies_uuid")),
     )
     with op.batch_alter_table("allergies", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_allergies_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_allergies_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
@@ -226,11 +218,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("uuid", name=op.f("uq_coverages_uuid")),
     )
     with op.batch_alter_table("coverages", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_coverages_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_coverages_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
         "encounters",
+        sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("encounter_class", sa.String(length=10), nullable=False),
         sa.Column("type_system", sa.String(length=200), nullable=True),
@@ -258,7 +250,6 @@ def upgrade() -> None:
         sa.Column("source_id", sa.String(length=200), nullable=True),
         sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
-        sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["facility_id"],
             ["facilities.id"],
@@ -284,8 +275,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("uuid", name=op.f("uq_encounters_uuid")),
     )
     with op.batch_alter_table("encounters", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_encounters_org_id"), ["org_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_encounters_patient_id"), ["patient_id"], unique=False)
         batch_op.create_index("ix_encounters_patient_start", ["patient_id", "period_start"], unique=False)
 
     op.create_table(
@@ -424,7 +413,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("uuid", name=op.f("uq_related_persons_uuid")),
     )
     with op.batch_alter_table("related_persons", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_related_persons_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_related_persons_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
@@ -567,7 +555,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("uuid", name=op.f("uq_care_team_members_uuid")),
     )
     with op.batch_alter_table("care_team_members", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_care_team_members_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_care_team_members_patient_id"), ["patient_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_care_team_members_user_id"), ["user_id"], unique=False)
 
@@ -619,7 +606,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("conditions", schema=None) as batch_op:
         batch_op.create_index("ix_conditions_code", ["code", "code_system"], unique=False)
-        batch_op.create_index(batch_op.f("ix_conditions_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_conditions_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
@@ -738,11 +724,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("uuid", name=op.f("uq_medications_uuid")),
     )
     with op.batch_alter_table("medications", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_medications_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_medications_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
         "observations",
+        sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.Column("encounter_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("category", sa.String(length=40), nullable=True),
@@ -767,7 +753,6 @@ def upgrade() -> None:
         sa.Column("source_id", sa.String(length=200), nullable=True),
         sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
-        sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["encounter_id"],
             ["encounters.id"],
@@ -796,11 +781,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("uuid", name=op.f("uq_observations_uuid")),
     )
     with op.batch_alter_table("observations", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_observations_org_id"), ["org_id"], unique=False)
         batch_op.create_index(
             "ix_observations_patient_code_at", ["patient_id", "code", "effective_at"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_observations_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
         "procedures",
@@ -845,7 +828,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("uuid", name=op.f("uq_procedures_uuid")),
     )
     with op.batch_alter_table("procedures", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_procedures_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_procedures_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
@@ -943,18 +925,14 @@ def downgrade() -> None:
     op.drop_table("web_sessions")
     with op.batch_alter_table("procedures", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_procedures_patient_id"))
-        batch_op.drop_index(batch_op.f("ix_procedures_org_id"))
 
     op.drop_table("procedures")
     with op.batch_alter_table("observations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_observations_patient_id"))
         batch_op.drop_index("ix_observations_patient_code_at")
-        batch_op.drop_index(batch_op.f("ix_observations_org_id"))
 
     op.drop_table("observations")
     with op.batch_alter_table("medications", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_medications_patient_id"))
-        batch_op.drop_index(batch_op.f("ix_medications_org_id"))
 
     op.drop_table("medications")
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
@@ -966,14 +944,12 @@ def downgrade() -> None:
     op.drop_table("inbound_messages")
     with op.batch_alter_table("conditions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_conditions_patient_id"))
-        batch_op.drop_index(batch_op.f("ix_conditions_org_id"))
         batch_op.drop_index("ix_conditions_code")
 
     op.drop_table("conditions")
     with op.batch_alter_table("care_team_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_care_team_members_user_id"))
         batch_op.drop_index(batch_op.f("ix_care_team_members_patient_id"))
-        batch_op.drop_index(batch_op.f("ix_care_team_members_org_id"))
 
     op.drop_table("care_team_members")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
@@ -993,7 +969,6 @@ def downgrade() -> None:
     op.drop_table("users")
     with op.batch_alter_table("related_persons", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_related_persons_patient_id"))
-        batch_op.drop_index(batch_op.f("ix_related_persons_org_id"))
 
     op.drop_table("related_persons")
     with op.batch_alter_table("patient_telecoms", schema=None) as batch_op:
@@ -1017,36 +992,25 @@ def downgrade() -> None:
     op.drop_table("patient_addresses")
     with op.batch_alter_table("encounters", schema=None) as batch_op:
         batch_op.drop_index("ix_encounters_patient_start")
-        batch_op.drop_index(batch_op.f("ix_encounters_patient_id"))
-        batch_op.drop_index(batch_op.f("ix_encounters_org_id"))
 
     op.drop_table("encounters")
     with op.batch_alter_table("coverages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_coverages_patient_id"))
-        batch_op.drop_index(batch_op.f("ix_coverages_org_id"))
 
     op.drop_table("coverages")
     with op.batch_alter_table("allergies", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_allergies_patient_id"))
-        batch_op.drop_index(batch_op.f("ix_allergies_org_id"))
 
     op.drop_table("allergies")
     with op.batch_alter_table("teams", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_teams_org_id"))
 
     op.drop_table("teams")
-    with op.batch_alter_table("practitioners", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_practitioners_org_id"))
-
     op.drop_table("practitioners")
     with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_patients_org_id"))
         batch_op.drop_index(batch_op.f("ix_patients_birth_date"))
 
     op.drop_table("patients")
-    with op.batch_alter_table("facilities", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_facilities_org_id"))
-
     op.drop_table("facilities")
     op.drop_table("organizations")
     # ### end Alembic commands ###
