@@ -124,18 +124,32 @@ def period_bounds(value: Any, element: str) -> tuple[datetime | None, datetime |
 
 
 def codings(concept: Any, element: str) -> list[dict[str, Any]]:
-    """The codings of a CodeableConcept as ``{system, code, display}`` dicts (codes must be strings)."""
+    """The codings of a CodeableConcept as ``{system, code, display}`` dicts (codes must be strings).
+
+    orjson gives exact ``dict``/``list``/``str`` values, so the checks compare classes first and call
+    the general helpers only for a value of the wrong kind (which raise with the same messages)."""
     if concept is None:
         return []
+    if concept.__class__ is not dict:
+        as_object(concept, element)
+    listed = concept.get("coding")
+    if listed is None:
+        return []
+    if listed.__class__ is not list:
+        as_list(listed, f"{element}.coding")
     found = []
-    for number, coding in enumerate(as_list(as_object(concept, element).get("coding"), f"{element}.coding")):
-        coding = as_object(coding, f"{element}.coding[{number}]")
+    for number, coding in enumerate(listed):
+        if coding.__class__ is not dict:
+            as_object(coding, f"{element}.coding[{number}]")
         code = coding.get("code")
-        if code is not None and not isinstance(code, str):
-            raise ResourceProblem(f"{element}.coding[{number}].code must be a string, not {code!r}")
+        if code is not None:
+            if code.__class__ is not str and not isinstance(code, str):
+                raise ResourceProblem(f"{element}.coding[{number}].code must be a string, not {code!r}")
+            if len(code) > CODE_LIMIT:
+                raise ResourceProblem(
+                    f"{element}.coding[{number}].code is longer than {CODE_LIMIT} characters"
+                )
         system = coding.get("system")
-        if code is not None and len(code) > CODE_LIMIT:
-            raise ResourceProblem(f"{element}.coding[{number}].code is longer than {CODE_LIMIT} characters")
         if system is not None and (not isinstance(system, str) or len(system) > SYSTEM_LIMIT):
             raise ResourceProblem(
                 f"{element}.coding[{number}].system must be a URI of at most {SYSTEM_LIMIT} characters"
@@ -150,11 +164,13 @@ def codings(concept: Any, element: str) -> list[dict[str, Any]]:
 def first_coding(concept: Any, element: str, prefer: tuple[str, ...] = ()) -> dict[str, Any] | None:
     """The coding of a CodeableConcept in the first preferred system, else its first coding with a code."""
     found = [coding for coding in codings(concept, element) if coding["code"]]
+    if not found:
+        return None
     for system in prefer:
         for coding in found:
             if coding["system"] == system:
                 return coding
-    return found[0] if found else None
+    return found[0]
 
 
 def concept_code(concept: Any, element: str) -> str | None:
