@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     import_max_line_bytes: int = Field(
         default=16 * 1024 * 1024, description="Longest line (one resource) of a FHIR NDJSON file."
     )
+    rules_dir: Path = Field(
+        default=DEFAULT_VAR_DIR / "rules",
+        description="Program rules per organization: <rules_dir>/<org-slug>.toml, else the shipped default.",
+    )
     fhir_page_size: int = Field(default=50, description="Default FHIR searchset page size.")
 
 

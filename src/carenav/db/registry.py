@@ -11,6 +11,7 @@ def load_all_models() -> MetaData:
     import carenav.accounts.models
     import carenav.audit.models
     import carenav.feeds.models
-    import carenav.patients.models  # noqa: F401
+    import carenav.patients.models
+    import carenav.programs.models  # noqa: F401
 
     return Base.metadata

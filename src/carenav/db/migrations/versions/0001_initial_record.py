@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:59:43.072176
+Create Date: 2026-11-25 02:03:33.629773
 """
 
 from __future__ import annotations
@@ -831,6 +831,62 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_procedures_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
+        "program_enrolments",
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("program_code", sa.String(length=32), nullable=False),
+        sa.Column("episode", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("state_since", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("assigned_user_id", sa.Integer(), nullable=True),
+        sa.Column("identified_on", sa.Date(), nullable=False),
+        sa.Column("outreach_started_on", sa.Date(), nullable=True),
+        sa.Column("enrolled_on", sa.Date(), nullable=True),
+        sa.Column("ended_on", sa.Date(), nullable=True),
+        sa.Column("end_reason", sa.Text(), nullable=True),
+        sa.Column("identified_run_id", sa.String(length=64), nullable=True),
+        sa.Column("rules_version", sa.String(length=64), nullable=True),
+        sa.Column("reasons", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "state IN ('identified', 'outreach', 'enrolled', 'paused', 'discharged', 'declined', 'ineligible')",
+            name=op.f("ck_program_enrolments_state"),
+        ),
+        sa.CheckConstraint("episode >= 1", name=op.f("ck_program_enrolments_episode")),
+        sa.ForeignKeyConstraint(
+            ["assigned_user_id"],
+            ["users.id"],
+            name=op.f("fk_program_enrolments_assigned_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_program_enrolments_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_program_enrolments_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_program_enrolments")),
+        sa.UniqueConstraint("patient_id", "program_code", "episode", name="uq_program_enrolments_episode"),
+        sa.UniqueConstraint("uuid", name=op.f("uq_program_enrolments_uuid")),
+    )
+    with op.batch_alter_table("program_enrolments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_program_enrolments_assigned_user_id"), ["assigned_user_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_program_enrolments_org_program_state", ["org_id", "program_code", "state"], unique=False
+        )
+
+    op.create_table(
         "web_sessions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
@@ -906,11 +962,106 @@ def upgrade() -> None:
             batch_op.f("ix_observation_components_observation_id"), ["observation_id"], unique=False
         )
 
+    op.create_table(
+        "program_consents",
+        sa.Column("enrolment_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("given_on", sa.Date(), nullable=False),
+        sa.Column("obtained_by", sa.String(length=200), nullable=False),
+        sa.Column("obtained_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("recorded_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint("kind IN ('verbal', 'written')", name=op.f("ck_program_consents_kind")),
+        sa.ForeignKeyConstraint(
+            ["enrolment_id"],
+            ["program_enrolments.id"],
+            name=op.f("fk_program_consents_enrolment_id_program_enrolments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["obtained_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_program_consents_obtained_by_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_program_consents_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_program_consents_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_program_consents")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_program_consents_uuid")),
+    )
+    with op.batch_alter_table("program_consents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_program_consents_enrolment_id"), ["enrolment_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_program_consents_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_program_consents_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
+        "program_enrolment_history",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("enrolment_id", sa.Integer(), nullable=False),
+        sa.Column("from_state", sa.String(length=16), nullable=True),
+        sa.Column("to_state", sa.String(length=16), nullable=False),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.CheckConstraint(
+            "from_state IS NULL OR from_state IN ('identified', 'outreach', 'enrolled', 'paused', 'discharged', 'declined', 'ineligible')",
+            name=op.f("ck_program_enrolment_history_from_state"),
+        ),
+        sa.CheckConstraint(
+            "to_state IN ('identified', 'outreach', 'enrolled', 'paused', 'discharged', 'declined', 'ineligible')",
+            name=op.f("ck_program_enrolment_history_to_state"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["enrolment_id"],
+            ["program_enrolments.id"],
+            name=op.f("fk_program_enrolment_history_enrolment_id_program_enrolments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_program_enrolment_history_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_program_enrolment_history")),
+    )
+    with op.batch_alter_table("program_enrolment_history", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_program_enrolment_history_enrolment_id"), ["enrolment_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("program_enrolment_history", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_program_enrolment_history_enrolment_id"))
+
+    op.drop_table("program_enrolment_history")
+    with op.batch_alter_table("program_consents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_program_consents_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_program_consents_org_id"))
+        batch_op.drop_index(batch_op.f("ix_program_consents_enrolment_id"))
+
+    op.drop_table("program_consents")
     with op.batch_alter_table("observation_components", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_observation_components_observation_id"))
 
@@ -923,6 +1074,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
 
     op.drop_table("web_sessions")
+    with op.batch_alter_table("program_enrolments", schema=None) as batch_op:
+        batch_op.drop_index("ix_program_enrolments_org_program_state")
+        batch_op.drop_index(batch_op.f("ix_program_enrolments_assigned_user_id"))
+
+    op.drop_table("program_enrolments")
     with op.batch_alter_table("procedures", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_procedures_patient_id"))
 
