@@ -25,6 +25,10 @@ class Definition:
     points DOUBLE, evidence VARCHAR`` (which codes, which encounter, which dates), so that every score
     can explain itself for one patient. Points of a patient's rows add up to its score where the model
     is additive.
+    ``views``: named SELECTs the engine creates (in order, before ``scores_sql``) as views that this
+    definition and every definition run after it may read (the crosswalk's ``dx_icd10``, say).
+    ``reports``: named SELECTs over the same tables whose rows the engine hands back beside the scores
+    (the run summary: SNOMED CT codes the crosswalk does not map, say); not per patient.
     """
 
     name: str
@@ -35,6 +39,8 @@ class Definition:
     typed: dict[str, dict[str, str]] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     version: str = "1"
+    views: dict[str, str] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)
 
     def table_paths(self) -> dict[str, Path]:
         return {name: TABLES_DIR / file for name, file in self.tables.items()}

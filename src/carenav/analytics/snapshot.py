@@ -22,6 +22,8 @@ SNAPSHOT_SCHEMA: dict[str, dict[str, str]] = {
     # system: icd10cm | snomed | other. onset_date: onset, else recorded, else the encounter's start.
     # abatement_date: when it resolved, if it did. active: clinical status active/recurrence/relapse (or
     # no status given) and not refuted or entered in error. encounter_id: set for encounter diagnoses.
+    # Refuted and entered-in-error diagnoses are left out of the snapshot altogether (they are not
+    # diagnoses), so ``active = false`` means inactive, remission or resolved.
     "diagnoses": {
         "patient_id": "VARCHAR",
         "system": "VARCHAR",
@@ -45,6 +47,11 @@ SNAPSHOT_SCHEMA: dict[str, dict[str, str]] = {
         "admission_type": "VARCHAR",
         "discharge_disposition": "VARCHAR",
         "facility": "VARCHAR",
+        # Added after the first version (appended, so older readers are unaffected):
+        # admit_source as given (FHIR admit-source ``emd``, HL7 v2 table 0023 ``7``...), and
+        # admitted_via_ed = that admit source names the emergency department.
+        "admit_source": "VARCHAR",
+        "admitted_via_ed": "BOOLEAN",
     },
     # plan_type: a carenav.patients.rules.PlanType value.
     "coverages": {
@@ -77,3 +84,7 @@ SNAPSHOT_SCHEMA: dict[str, dict[str, str]] = {
 }
 
 PARAMS_SCHEMA = {"as_of": "DATE"}
+
+SNAPSHOT_TABLES = tuple(SNAPSHOT_SCHEMA)
+PARQUET_SUFFIX = ".parquet"
+"""A snapshot is a directory holding ``<table>.parquet`` for every table of ``SNAPSHOT_SCHEMA``."""
