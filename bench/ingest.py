@@ -5,11 +5,14 @@ Makes its own temporary SQLite files and PostgreSQL databases (CARENAV_TEST_PG, 
 postgresql://postgres@127.0.0.1:5432/test), all dropped afterwards. Targets: SQLite within 4x of
 parse-only time, PostgreSQL within 8x.
 
-Two parse-only baselines are printed, and the ratio against each:
-- plain: reading and parsing the same bytes with orjson in a fresh Python process, collector running
-  as by default. This is the base the targets were set against (about 0.15 s on this machine).
-- paused: the same with the cyclic garbage collector paused, as ``fhir_import`` runs. It is the
-  stricter base: the import's parse step itself costs this much, so the ratio shows all the rest.
+Three parse-only baselines are printed (each reading and parsing the same bytes with orjson in a
+fresh Python process), and the ratio of each import to each:
+- kept: every parsed bundle kept in a list, default collector. This is how the issue measured its
+  "about 0.15 s" that the targets were set against; most of it is the cyclic collector rescanning
+  the growing list of parsed documents.
+- plain: each bundle dropped once parsed, default collector.
+- paused: dropped, with the collector paused, as ``fhir_import`` runs: the strictest base, what the
+  import's own parse step costs, so its ratio shows all the rest.
 Both sides are the best of ROUNDS runs (each first import into a fresh, empty database; the range is
 printed too).
 """
@@ -52,17 +55,24 @@ if sys.argv[2] == "paused":
 best = float("inf")
 for _ in range(int(sys.argv[3])):
     started = time.perf_counter()
-    count = sum(len(orjson.loads(path.read_bytes())["entry"]) for path in files)
+    if sys.argv[2] == "kept":
+        documents = [orjson.loads(path.read_bytes()) for path in files]
+        count = sum(len(document["entry"]) for document in documents)
+    else:
+        count = sum(len(orjson.loads(path.read_bytes())["entry"]) for path in files)
     best = min(best, time.perf_counter() - started)
+    documents = []
 print(best, count)
 """
 
 
-def parse_only(*, collector: str) -> tuple[float, int]:
+def parse_only(*, how: str) -> tuple[float, int]:
     """Best seconds of reading and parsing every bundle in a fresh process, and the resources seen.
-    ``collector`` is "plain" (the default collector) or "paused"."""
+    ``how``: "kept" (every parsed bundle kept in a list, default collector: how the issue's ~0.15 s was
+    measured), "plain" (each bundle dropped once parsed, default collector) or "paused" (dropped, with
+    the cyclic collector paused, as ``fhir_import`` runs)."""
     out = subprocess.run(
-        [sys.executable, "-c", PARSE_SCRIPT, str(DATA), collector, str(ROUNDS)],
+        [sys.executable, "-c", PARSE_SCRIPT, str(DATA), how, str(ROUNDS)],
         check=True,
         capture_output=True,
         text=True,
@@ -132,22 +142,25 @@ def main() -> None:
     args = parser.parse_args()
     files = sorted(DATA.glob("*.json"))
     size = sum(path.stat().st_size for path in files)
-    plain, resources = parse_only(collector="plain")
-    paused, _ = parse_only(collector="paused")
+    kept, resources = parse_only(how="kept")
+    plain, _ = parse_only(how="plain")
+    paused, _ = parse_only(how="paused")
     print(f"{len(files)} bundles, {size / 1e6:.1f} MB, {resources} resources; best of {ROUNDS} runs (range)")
-    print(f"{'parse only, plain (the base)':<32}{plain:8.3f} s {resources / plain:10.0f} resources/s")
-    print(f"{'parse only, collector paused':<32}{paused:8.3f} s {resources / paused:10.0f} resources/s")
+    bases = {"kept": kept, "plain": plain, "paused": paused}
+    for name, seconds in bases.items():
+        print(f"{'parse only, ' + name:<32}{seconds:8.3f} s {resources / seconds:10.0f} resources/s")
     targets = {"sqlite": 4, "postgresql": 8}
     for kind, target in targets.items():
         firsts, agains, seen = run_import(kind, args.profile == kind)
         first, again = min(firsts), min(agains)
-        ratio = first / plain
-        verdict = "meets" if ratio <= target else "MISSES"
         print(
             f"{'import ' + kind:<32}{first:8.3f} s {seen / first:10.0f} resources/s"
-            f"  {ratio:5.1f}x plain parse ({verdict} target {target}x), {first / paused:5.1f}x paused parse;"
             f"  range {min(firsts):.3f}-{max(firsts):.3f} s"
         )
+        for name, seconds in bases.items():
+            ratio = first / seconds
+            verdict = "meets" if ratio <= target else "misses"
+            print(f"{'':<34}{ratio:5.1f}x parse {name:<6} ({verdict} target {target}x)")
         print(
             f"{'re-import ' + kind + ' (unchanged)':<32}{again:8.3f} s {seen / again:10.0f} resources/s"
             f"  range {min(agains):.3f}-{max(agains):.3f} s"
