@@ -100,7 +100,10 @@ def rule_sets(draw: st.DrawFn, doubles: st.SearchStrategy[float]) -> RuleSet:
         *(Tier(level, f"T{level}", draw(conditions(doubles))) for level in (4, 3, 2)),
         Tier(1, "T1", None),
     )
-    return RuleSet(source="generated", version="0", title="generated", programs=programs, tiers=tiers)
+    exclude = draw(st.none() | conditions(doubles))
+    return RuleSet(
+        source="generated", version="0", title="generated", programs=programs, tiers=tiers, exclude=exclude
+    )
 
 
 def run_scores(rules: RuleSet, rows: list[dict[str, Scalar | None]]) -> dict[str, tuple[int, str]]:
@@ -163,6 +166,8 @@ def test_default_rules_on_hand_made_patients() -> None:
         {"chronic_condition_count": 1, "charlson": 2, "ip_admits_12m": 1, "behavioral_health": True},
         # nothing known at all
         {},
+        # two chronic conditions but deceased: no program, still a tier
+        {"chronic_condition_count": 2, "deceased": True},
         # discharged to a facility 10 days ago: no TCM; 30 days ago home: no TCM (period is day 0-29)
         {"days_since_discharge": 10, "discharged_to_community": False},
         {"days_since_discharge": 30, "discharged_to_community": True},
@@ -173,8 +178,9 @@ def test_default_rules_on_hand_made_patients() -> None:
         "p1": (4, "case_mgmt;ccm;ccm_complex;tcm"),
         "p2": (3, "bhi;pcm"),
         "p3": (1, ""),
-        "p4": (1, ""),
+        "p4": (2, ""),
         "p5": (1, ""),
+        "p6": (1, ""),
     }
 
 

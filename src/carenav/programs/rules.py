@@ -69,24 +69,25 @@ FEATURES: dict[str, Feature] = _features(
     Feature("hcc_v24", N, "hcc_v24", "CMS-HCC V24 raw risk score", integer=False),
     Feature("hcc_v28", N, "hcc_v28", "CMS-HCC V28 raw risk score", integer=False),
     Feature("lace_last_discharge", N, "lace", "LACE index at the last inpatient discharge", nullable=True),
-    Feature("chronic_condition_count", N, "conditions", "chronic conditions (CMS CCW categories)"),
-    Feature("behavioral_health", B, "conditions", "an active behavioural health condition"),
-    Feature("substance_use", B, "conditions", "an active substance use disorder"),
-    Feature("ip_admits_6m", N, "utilisation", "inpatient admissions in the last 6 months"),
-    Feature("ip_admits_12m", N, "utilisation", "inpatient admissions in the last 12 months"),
-    Feature("ed_visits_6m", N, "utilisation", "emergency department visits in the last 6 months"),
-    Feature("ed_visits_12m", N, "utilisation", "emergency department visits in the last 12 months"),
-    Feature("active_medications", N, "medications", "active medications"),
-    Feature("polypharmacy", B, "medications", "10 or more active medications"),
-    Feature("age", N, "demographics", "age in whole years at the as-of date", nullable=True),
-    Feature("frail_elder", B, "demographics", "age 65 or over with a recorded daily-living dependency"),
+    Feature("chronic_condition_count", N, "utilization", "chronic conditions (CMS CCW categories)"),
+    Feature("behavioral_health", B, "utilization", "an active behavioural health condition"),
+    Feature("substance_use", B, "utilization", "an active substance use disorder"),
+    Feature("ip_admits_6m", N, "utilization", "inpatient admissions in the last 6 months"),
+    Feature("ip_admits_12m", N, "utilization", "inpatient admissions in the last 12 months"),
+    Feature("ed_visits_6m", N, "utilization", "emergency department visits in the last 6 months"),
+    Feature("ed_visits_12m", N, "utilization", "emergency department visits in the last 12 months"),
+    Feature("active_medications", N, "utilization", "active medications"),
+    Feature("polypharmacy", B, "utilization", "10 or more active medications"),
+    Feature("age", N, "utilization", "age in whole years at the as-of date", nullable=True),
+    Feature("deceased", B, "utilization", "died on or before the as-of date", nullable=True),
+    Feature("frail_elder", B, "utilization", "age 65 or over with a recorded daily-living dependency"),
     Feature(
-        "days_since_discharge", N, "utilisation", "days from the last inpatient discharge", nullable=True
+        "days_since_discharge", N, "utilization", "days from the last inpatient discharge", nullable=True
     ),
     Feature(
         "discharged_to_community",
         B,
-        "utilisation",
+        "utilization",
         "the last inpatient discharge went to home, domiciliary, rest home or assisted living",
     ),
 )
@@ -207,6 +208,7 @@ class RuleSet:
     programs: tuple[Program, ...]
     tiers: tuple[Tier, ...]
     reidentify_after_days: int = 90
+    exclude: Condition | None = None
 
     def program(self, code: str) -> Program:
         for program in self.programs:
@@ -216,7 +218,7 @@ class RuleSet:
         raise NotFound(f"no program {code!r} in the rules (known: {known})", where=self.source)
 
     def features_used(self) -> list[str]:
-        used: set[str] = set()
+        used: set[str] = condition_features(self.exclude) if self.exclude is not None else set()
         for program in self.programs:
             used |= condition_features(program.when)
         for tier in self.tiers:
@@ -355,7 +357,6 @@ def _program(table: object, index: int, where_file: _Where, seen: dict[str, int]
     where = _Where(where_file.source, f"program #{index + 1}")
     if not isinstance(table, dict):
         raise where.fail(None, "each [[program]] must be a table")
-    _no_unknown(table, {"code", "name", "kind", "consent_required", "basis", "when"}, where, "")
     code = _require(table, "code", str, where, "")
     if not CODE_SHAPE.match(code):
         raise where.fail("code", f"program code {code!r} must be lower-case letters, digits or '_' (≤ 32)")
@@ -363,6 +364,7 @@ def _program(table: object, index: int, where_file: _Where, seen: dict[str, int]
     if code in seen:
         raise where.fail("code", f"duplicate program code {code!r} (also program #{seen[code] + 1})")
     seen[code] = index
+    _no_unknown(table, {"code", "name", "kind", "consent_required", "basis", "when"}, where, "")
     kind_text = _require(table, "kind", str, where, "")
     try:
         kind = ProgramKind(kind_text)
@@ -386,7 +388,6 @@ def _tier(table: object, index: int, where_file: _Where, seen: set[int]) -> Tier
     where = _Where(where_file.source, f"tier #{index + 1}")
     if not isinstance(table, dict):
         raise where.fail(None, "each [[tier]] must be a table")
-    _no_unknown(table, {"level", "name", "when", "rationale"}, where, "")
     level = _require(table, "level", int, where, "")
     if level not in {1, 2, 3, 4}:
         raise where.fail("level", f"a tier level is 1, 2, 3 or 4, not {level}")
@@ -394,6 +395,7 @@ def _tier(table: object, index: int, where_file: _Where, seen: set[int]) -> Tier
     if level in seen:
         raise where.fail("level", f"duplicate tier level {level}")
     seen.add(level)
+    _no_unknown(table, {"level", "name", "when", "rationale"}, where, "")
     if level == 1:
         if "when" in table:
             raise where.fail("when", "tier 1 is everyone no higher tier takes: it has no 'when'")
@@ -420,13 +422,18 @@ def rules_parse(text: bytes | str, *, source: str) -> RuleSet:
         raise where.fail(None, f"not UTF-8 text ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise where.fail(None, f"not valid TOML: {exc}") from None
-    _no_unknown(document, {"title", "reidentify_after_days", "program", "tier"}, where, "")
+    _no_unknown(document, {"title", "reidentify_after_days", "exclude", "program", "tier"}, where, "")
     title = document.get("title", source)
     if not isinstance(title, str):
         raise where.fail("title", "'title' must be a string")
     reidentify = document.get("reidentify_after_days", 90)
     if isinstance(reidentify, bool) or not isinstance(reidentify, int) or reidentify < 0:
         raise where.fail("reidentify_after_days", f"must be a whole number of days ≥ 0, not {reidentify!r}")
+    exclude = (
+        _condition(document["exclude"], _Where(source, "exclude"), "exclude")
+        if "exclude" in document
+        else None
+    )
     programs_raw = document.get("program")
     if not isinstance(programs_raw, list) or not programs_raw:
         raise where.fail("program", "missing field 'program': define at least one [[program]]")
@@ -449,6 +456,7 @@ def rules_parse(text: bytes | str, *, source: str) -> RuleSet:
         programs=tuple(sorted(programs, key=lambda p: p.code)),
         tiers=tuple(sorted(tiers, key=lambda t: -t.level)),
         reidentify_after_days=reidentify,
+        exclude=exclude,
     )
 
 
@@ -545,7 +553,14 @@ def evidence_text(condition: Condition, row: FeatureRow) -> str:
     return "; ".join(parts)
 
 
+def excluded(rules: RuleSet, row: FeatureRow) -> bool:
+    """Whether the rules' ``exclude`` condition (default: deceased) takes the patient out of all programs."""
+    return rules.exclude is not None and condition_holds(rules.exclude, row)
+
+
 def programs_eligible(rules: RuleSet, row: FeatureRow) -> list[str]:
+    if excluded(rules, row):
+        return []
     return [p.code for p in rules.programs if condition_holds(p.when, row)]
 
 
@@ -647,9 +662,16 @@ def features_sql(features: Sequence[str], *, sources: Mapping[str, str] | None =
     return "SELECT " + ", ".join(columns) + " FROM patients AS p " + " ".join(joins)  # noqa: S608 (identifiers and literals are validated; see sql_literal)
 
 
+def _program_sql(rules: RuleSet, program: Program) -> str:
+    """A program's condition, and not excluded."""
+    if rules.exclude is None:
+        return condition_sql(program.when)
+    return f"((NOT {condition_sql(rules.exclude)}) AND {condition_sql(program.when)})"
+
+
 def _flags_sql(rules: RuleSet, sources: Mapping[str, str] | None) -> str:
     flags = ["patient_id"]
-    flags += [f"{condition_sql(p.when)} AS {sql_identifier('program_' + p.code)}" for p in rules.programs]
+    flags += [f"{_program_sql(rules, p)} AS {sql_identifier('program_' + p.code)}" for p in rules.programs]
     flags += [f"{condition_sql(t.when)} AS t{t.level}" for t in rules.tiers if t.when is not None]
     return (
         f"WITH features AS ({features_sql(rules.features_used(), sources=sources)}), "  # noqa: S608 (identifiers and literals are validated; see sql_literal)
@@ -681,7 +703,7 @@ def evidence_sql(rules: RuleSet, *, model: str = "programs", sources: Mapping[st
             f"SELECT patient_id, {sql_string(model)} AS model, {sql_string('program:' + program.code)} "  # noqa: S608 (identifiers and literals are validated; see sql_literal)
             f"AS component, CAST(0 AS DOUBLE) AS points, "
             f"{sql_string(f'program {program.code}: ')} || {evidence_sql_expr(program.when)} AS evidence "
-            f"FROM features WHERE {condition_sql(program.when)}"
+            f"FROM features WHERE {_program_sql(rules, program)}"
         )
     higher: list[str] = []
     for tier in rules.tiers:
@@ -706,7 +728,7 @@ def evidence_rows(rules: RuleSet, row: FeatureRow) -> list[tuple[str, float, str
     """``(component, points, evidence)`` for one patient, as ``evidence_sql`` gives them (pure Python)."""
     rows: list[tuple[str, float, str]] = []
     for program in rules.programs:
-        if condition_holds(program.when, row):
+        if not excluded(rules, row) and condition_holds(program.when, row):
             rows.append(
                 (
                     f"program:{program.code}",
