@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from carenav.analytics.definition import Definition
 from carenav.analytics.definitions.charlson import CHARLSON
 from carenav.analytics.definitions.crosswalk import CROSSWALK
+from carenav.analytics.definitions.hcc import hcc_v24, hcc_v28
 from carenav.analytics.definitions.lace import LACE
 from carenav.analytics.definitions.utilization import UTILIZATION
 from carenav.errors import InvalidInput
@@ -23,6 +24,8 @@ REGISTERED: list[Definition | Callable[[], Definition]] = [
     CHARLSON,
     LACE,
     UTILIZATION,
+    hcc_v24,
+    hcc_v28,
 ]
 """A definition, or a function of no arguments that builds one when a run starts (a definition compiled
 from a rules file, say)."""
