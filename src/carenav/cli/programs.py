@@ -300,7 +300,7 @@ def _transition_command(
     @programs_group.command(name, help=help_text)
     @patient_option
     @program_option
-    @click.option("--reason", required=reason_required, default=None, help="Why (kept in the history).")
+    @click.option("--reason", required=reason_required, help="Why (kept in the history).")
     @org_option
     @json_option
     @fails_cleanly
