@@ -24,7 +24,11 @@ def test_the_default_rules_flag_and_tier_a_small_population(tmp_path: Path) -> N
     pop.dx("dead", "I10")
     pop.dx("dead", "F329")  # depression: behavioural health
     pop.patient("none", birth=date(1990, 1, 1))
-    result = pop.score(tmp_path)
+    others = [entry() if callable(entry) else entry for entry in REGISTERED]
+    definitions = [d for d in others if d.name != "programs"]
+    result = pop.score(
+        tmp_path, definitions=[*definitions, programs_definition(rules_load(DEFAULT_RULES_PATH))]
+    )
     scores = by_patient(result)
     assert (scores["ccm"]["programs"], scores["ccm"]["tier"]) == ("ccm", 2)
     assert scores["tcm"]["programs"] == "tcm"
