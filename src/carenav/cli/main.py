@@ -13,6 +13,7 @@ from carenav.cli.imports import import_command
 from carenav.cli.mllp import mllp_command
 from carenav.cli.programs import programs_group
 from carenav.cli.serve import serve_command
+from carenav.cli.stratify import stratify_command
 from carenav.cli.synth import synth_command
 from carenav.cli.tokens import tokens_group
 from carenav.cli.users import users_group
@@ -34,6 +35,7 @@ cli.add_command(mllp_command)
 cli.add_command(users_group)
 cli.add_command(serve_command)
 cli.add_command(synth_command)
+cli.add_command(stratify_command)
 cli.add_command(programs_group)
 
 

@@ -12,6 +12,7 @@ def load_all_models() -> MetaData:
     import carenav.audit.models
     import carenav.feeds.models
     import carenav.patients.models
-    import carenav.programs.models  # noqa: F401
+    import carenav.programs.models
+    import carenav.stratification.models  # noqa: F401
 
     return Base.metadata

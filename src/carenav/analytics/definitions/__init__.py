@@ -16,6 +16,7 @@ from carenav.analytics.definitions.charlson import CHARLSON
 from carenav.analytics.definitions.crosswalk import CROSSWALK
 from carenav.analytics.definitions.hcc import hcc_v24, hcc_v28
 from carenav.analytics.definitions.lace import LACE
+from carenav.analytics.definitions.programs import default_programs_definition
 from carenav.analytics.definitions.utilization import UTILIZATION
 from carenav.errors import InvalidInput
 
@@ -26,6 +27,7 @@ REGISTERED: list[Definition | Callable[[], Definition]] = [
     UTILIZATION,
     hcc_v24,
     hcc_v28,
+    default_programs_definition,
 ]
 """A definition, or a function of no arguments that builds one when a run starts (a definition compiled
 from a rules file, say)."""

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 02:03:33.629773
+Create Date: 2026-11-25 02:07:58.284674
 """
 
 from __future__ import annotations
@@ -131,6 +131,35 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("uuid", name=op.f("uq_practitioners_uuid")),
     )
+    op.create_table(
+        "stratification_runs",
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("engine", sa.String(length=20), nullable=False),
+        sa.Column("rules_version", sa.String(length=64), nullable=False),
+        sa.Column("started_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("patient_count", sa.Integer(), nullable=False),
+        sa.Column("columns", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("summary", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("requested_by", sa.String(length=200), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_stratification_runs_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stratification_runs")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_stratification_runs_uuid")),
+    )
+    with op.batch_alter_table("stratification_runs", schema=None) as batch_op:
+        batch_op.create_index("ix_stratification_runs_org_finished", ["org_id", "finished_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_stratification_runs_org_id"), ["org_id"], unique=False)
+
     op.create_table(
         "teams",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -414,6 +443,35 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("related_persons", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_related_persons_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
+        "stratification_results",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("scores", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("charlson", sa.Integer(), nullable=True),
+        sa.Column("lace_last_discharge", sa.Integer(), nullable=True),
+        sa.Column("chronic_condition_count", sa.Integer(), nullable=True),
+        sa.Column("hcc_v28", sa.Float(), nullable=True),
+        sa.Column("tier", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_stratification_results_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["stratification_runs.id"],
+            name=op.f("fk_stratification_results_run_id_stratification_runs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stratification_results")),
+        sa.UniqueConstraint("run_id", "patient_id", name="uq_stratification_results_run_patient"),
+    )
+    with op.batch_alter_table("stratification_results", schema=None) as batch_op:
+        batch_op.create_index("ix_stratification_results_patient", ["patient_id", "run_id"], unique=False)
 
     op.create_table(
         "users",
@@ -887,6 +945,25 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "stratification_evidence",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("result_id", sa.Integer(), nullable=False),
+        sa.Column("model", sa.String(length=60), nullable=False),
+        sa.Column("component", sa.String(length=200), nullable=False),
+        sa.Column("points", sa.Float(), nullable=True),
+        sa.Column("evidence", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["result_id"],
+            ["stratification_results.id"],
+            name=op.f("fk_stratification_evidence_result_id_stratification_results"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stratification_evidence")),
+    )
+    with op.batch_alter_table("stratification_evidence", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_stratification_evidence_result_id"), ["result_id"], unique=False)
+
+    op.create_table(
         "web_sessions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
@@ -1074,6 +1151,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
 
     op.drop_table("web_sessions")
+    with op.batch_alter_table("stratification_evidence", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stratification_evidence_result_id"))
+
+    op.drop_table("stratification_evidence")
     with op.batch_alter_table("program_enrolments", schema=None) as batch_op:
         batch_op.drop_index("ix_program_enrolments_org_program_state")
         batch_op.drop_index(batch_op.f("ix_program_enrolments_assigned_user_id"))
@@ -1123,6 +1204,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_org_id"))
 
     op.drop_table("users")
+    with op.batch_alter_table("stratification_results", schema=None) as batch_op:
+        batch_op.drop_index("ix_stratification_results_patient")
+
+    op.drop_table("stratification_results")
     with op.batch_alter_table("related_persons", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_related_persons_patient_id"))
 
@@ -1162,6 +1247,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_teams_org_id"))
 
     op.drop_table("teams")
+    with op.batch_alter_table("stratification_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stratification_runs_org_id"))
+        batch_op.drop_index("ix_stratification_runs_org_finished")
+
+    op.drop_table("stratification_runs")
     op.drop_table("practitioners")
     with op.batch_alter_table("patients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_patients_birth_date"))
