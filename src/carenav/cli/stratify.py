@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from carenav.accounts.models import Organization
 from carenav.analytics.definitions import ordered, rules_version
 from carenav.analytics.engines import ENGINE_NAMES, EngineResult, engine_named
 from carenav.analytics.sources.bulk_ndjson import write_bulk_snapshot
@@ -24,7 +25,13 @@ from carenav.cli.context import (
 )
 from carenav.clock import now
 from carenav.errors import InvalidInput
-from carenav.stratification.services import stratification_run_save
+from carenav.programs.rules import rules_load, rules_path_for_org
+from carenav.stratification.services import (
+    program_flags,
+    stratification_definitions,
+    stratification_run_identify,
+    stratification_run_save,
+)
 
 OUTPUT_SUFFIXES = (".csv", ".parquet")
 
@@ -119,24 +126,32 @@ def stratify_command(
     check_output(out)
     if source is not None and not source.is_dir():
         raise InvalidInput(f"{source} is not a folder", where="--from")
-    definitions = ordered()
-    version = rules_version(definitions)
     started = now()
     summary: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "engine": engine.name,
-        "rules_version": version,
         "source": str(source) if source is not None else "record store",
     }
     with tempfile.TemporaryDirectory(prefix="carenav-snapshot-") as tmp:
         snapshot = Path(tmp)
         if source is not None:
+            definitions = ordered()
+            version = rules_version(definitions)
+            summary["rules_version"] = version
             summary["snapshot"] = write_bulk_snapshot(source, snapshot)
             result = engine.run(snapshot=snapshot, as_of=as_of, definitions=definitions)
         else:
             with open_database() as db:
                 actor = operator_for(db, org_slug, "stratify")
                 with db.transaction() as session:
+                    org = session.get_one(Organization, actor.org_id)
+                    rules_file = rules_path_for_org(org.slug, db.settings.rules_dir)
+                    rules = rules_load(rules_file)
+                    definitions = stratification_definitions(rules)
+                    version = rules_version(definitions)
+                    summary["rules_version"] = version
+                    summary["rules_file"] = str(rules_file)
+                    summary["programs_rules_version"] = rules.version
                     summary["snapshot"] = write_record_store_snapshot(
                         session=session, actor=actor, directory=snapshot
                     )
@@ -151,11 +166,23 @@ def stratify_command(
                         rules_version=version,
                         started_at=started,
                         finished_at=now(),
-                        scores=result.scores.to_pylist(),
-                        evidence=result.evidence.to_pylist(),
+                        scores=result.scores,
+                        evidence=result.evidence,
                         summary=dict(summary),
                     )
+                    identified = stratification_run_identify(
+                        session=session,
+                        actor=actor,
+                        run=run,
+                        flags=program_flags(result.scores, result.evidence),
+                        rules=rules,
+                    )
                     summary["run"] = run.uuid
+                    summary["identified"] = {
+                        "flagged_patients": identified.flagged_patients,
+                        "new": identified.newly_identified,
+                        "outcomes": identified.outcomes,
+                    }
     summary.update(unmapped_summary(result))
     summary["patients"] = result.scores.num_rows
     summary["evidence_rows"] = result.evidence.num_rows
@@ -169,6 +196,12 @@ def stratify_command(
         f"{summary['patients']} patients scored as of {summary['as_of']} on {engine.name}"
         f" (rules {version})" + (f", run {summary['run']}" if "run" in summary else ", not saved")
     )
+    if "identified" in summary:
+        found = summary["identified"]
+        click.echo(
+            f"{found['flagged_patients']} patients flagged for a program; {found['new']} newly identified"
+            f" (rules {summary['rules_file']})"
+        )
     if summary["unmapped_codes"]:
         codes = ", ".join(f"{u['system']} {u['code']}" for u in summary["unmapped"])
         click.echo(f"{summary['unmapped_codes']} code(s) map to no ICD-10-CM code: {codes}")
