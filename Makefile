@@ -10,14 +10,14 @@ DEMO_PATIENTS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install assets check prereqs serve bench clean
+.PHONY: demo test install assets check prereqs serve bench clean peers
 
 demo: install assets ## install, load a demo population into var/carenav.db, serve on :8000
 	$(BIN)/carenav db upgrade
 	$(BIN)/carenav demo load --patients $(DEMO_PATIENTS)
 	$(BIN)/carenav serve --host $(HOST) --port $(PORT)
 
-test: install assets prereqs check ## install and run the whole suite (both databases, the browser)
+test: install assets prereqs peers check ## install and run the whole suite (both databases, the browser)
 	$(BIN)/python -m pytest
 
 install: $(STAMP)
@@ -27,6 +27,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# --- peers: comorbidipy (Python >= 3.13) in a venv of its own, for the cross-check test and bench/stratify.py
+PEERS_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
+PEERS_VENV := .venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed
+
+peers: $(PEERS_STAMP) ## the peer packages' venv (.venv-peers, from requirements-peers.txt)
+
+$(PEERS_STAMP): requirements-peers.txt
+	test -x $(PEERS_VENV)/bin/python || $(PEERS_PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip==25.3
+	$(PEERS_VENV)/bin/python -m pip install --quiet -r requirements-peers.txt
+	touch $(PEERS_STAMP)
+# --- end peers
 
 assets: $(VENDOR)/.stamp
 
@@ -50,9 +64,10 @@ check: install ## ruff, mypy, import-linter
 serve: install assets
 	$(BIN)/carenav serve --host $(HOST) --port $(PORT)
 
-bench: install
+bench: install peers
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/synth.py
+	$(BIN)/python bench/stratify.py --patients 20000
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS_VENV) node_modules $(VENDOR) var .pytest_cache .mypy_cache .ruff_cache
