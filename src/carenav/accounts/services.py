@@ -432,9 +432,17 @@ def care_manager_assign(
     *, session: Session, actor: Actor, username: str, patient_uuid: str
 ) -> CareTeamMember:
     """Put a patient on a care manager's (or supervisor's) caseload: an active care-team member with role
-    care_manager naming the user. Assigning twice keeps the one membership."""
-    _require_user_admin(actor)
+    care_manager naming the user. Assigning twice keeps the one membership.
+
+    Administrators and operators assign anyone of the organization; a supervisor assigns patients within
+    their reach (their team's caseloads) to themselves or a member of the team they lead."""
+    if actor.role != Role.SUPERVISOR:
+        _require_user_admin(actor)
     user = user_find(session=session, actor=actor, username=username)
+    if actor.role == Role.SUPERVISOR and not (
+        user.id == actor.user_id or (actor.team_id is not None and user.team_id == actor.team_id)
+    ):
+        raise Forbidden(f"{username!r} is not in the team you lead", where="username")
     if user.role not in {Role.CARE_MANAGER, Role.SUPERVISOR} or not user.active:
         raise RuleViolation(f"{username!r} is not an active care manager or supervisor", where="username")
     patient = patient_visible(session=session, actor=actor, patient_uuid=patient_uuid)

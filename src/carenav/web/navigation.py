@@ -19,7 +19,7 @@ class NavItem:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("worklist", "Worklist", None, coming="your due calls, tasks and transitions"),
-    NavItem("population", "Population", None, coming="risk and program eligibility across patients"),
+    NavItem("population", "Population", "/population", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem("patients", "Patients", "/patients", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem("resources", "Resources", None, coming="the community resource directory"),
     NavItem("reports", "Reports", None, coming="program and quality reports"),

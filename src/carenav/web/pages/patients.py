@@ -13,6 +13,11 @@ from carenav.patients.models import Patient
 from carenav.patients.queries import PatientCriteria, patient_search
 from carenav.patients.rules import display_name
 from carenav.patients.summary import encounter_is_inpatient, patient_summary, patient_timeline
+from carenav.stratification.queries import (
+    risk_panel_sections,
+    score_history_series,
+    stratification_risk_panel,
+)
 from carenav.web.database import request_session
 from carenav.web.dependencies import Login, current_login
 from carenav.web.paging import Paging
@@ -78,6 +83,7 @@ def patient_summary_page(
     session: Session = Depends(request_session),
 ) -> Response:
     summary = patient_summary(session=session, actor=login.actor, patient_uuid=patient_uuid)
+    risk = stratification_risk_panel(session=session, actor=login.actor, patient_uuid=patient_uuid)
     return render(
         request,
         "patients/summary.html",
@@ -86,6 +92,9 @@ def patient_summary_page(
             "patient": summary.patient,
             "patient_name": patient_display_name(summary.patient),
             "is_inpatient": encounter_is_inpatient,
+            "risk": risk,
+            "risk_sections": risk_panel_sections(risk),
+            "risk_series": score_history_series(risk.history),
         },
         nav_key="patients",
     )
