@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import re
-from html import unescape as html_unescape
 from datetime import UTC, date, datetime
+from html import unescape as html_unescape
 from typing import Any
 
 import pytest
@@ -23,7 +23,18 @@ from tests.web.users import assign, make_user
 
 # name, age, tier, programs, charlson, hcc_v28, lace, chronic conditions, codes, plan type
 PEOPLE: list[tuple[str, int, int, str, int, float, int | None, str, str, str]] = [
-    ("Avery", 72, 4, "ccm;ccm_complex;case_mgmt", 6, 3.2, 12, "heart_failure;diabetes", "I509;E119", "medicare_ffs"),
+    (
+        "Avery",
+        72,
+        4,
+        "ccm;ccm_complex;case_mgmt",
+        6,
+        3.2,
+        12,
+        "heart_failure;diabetes",
+        "I509;E119",
+        "medicare_ffs",
+    ),
     ("Blake", 68, 3, "ccm", 3, 1.7, 7, "copd;heart_failure", "J449;I509", "medicare_ffs"),
     ("Casey", 55, 3, "ccm", 2, 1.1, None, "diabetes;hypertension", "E1165;I10", "commercial"),
     ("Devon", 44, 2, "bhi", 1, 0.6, 3, "depression", "F329", "medicaid"),
@@ -205,7 +216,9 @@ def test_filters_combine_and_counts_match_the_runs_rows(client: TestClient, sess
         assert client.get(f"/population?{bad}").status_code == 400, bad
 
 
-def test_care_managers_see_their_caseload_supervisors_their_team(client: TestClient, session: Session) -> None:
+def test_care_managers_see_their_caseload_supervisors_their_team(
+    client: TestClient, session: Session
+) -> None:
     world = _world(session)
     patients = world["patients"]
     sign_in(client, "amy.cm")
@@ -250,8 +263,10 @@ def test_bulk_assign_and_outreach_report_each_patient_and_are_audited(
     assert location.startswith("/population?program=ccm&unassigned=1&done=")
     result = client.get(location).text
     assert "Assign: 1 done, 1 not done" in result
-    assert "Pat Blake: done – assigned to bo.cm (no open ccm episode)" in result
-    assert f"{world['stranger'].uuid}: not done – Patient: no patient" in result, "another organization's patient"
+    assert "Pat Blake: done \u2013 assigned to bo.cm (no open ccm episode)" in result
+    assert f"{world['stranger'].uuid}: not done \u2013 Patient: no patient" in result, (
+        "another organization's patient"
+    )
     assert "Blake" not in _listed(result), "assigned: no longer unassigned"
     # The signed outcome cannot be forged.
     forged = re.sub(r"\.[0-9a-f]+$", ".0000", location)
@@ -287,7 +302,9 @@ def test_bulk_assign_and_outreach_report_each_patient_and_are_audited(
     assert ("program-start-outreach", patients["Casey"].uuid) in actions
     assert ("search", patients["Blake"].uuid) in actions, "patients shown are audited"
 
-    empty = client.post("/population/bulk", data={"csrf_token": token, "action": "assign", "username": "bo.cm"})
+    empty = client.post(
+        "/population/bulk", data={"csrf_token": token, "action": "assign", "username": "bo.cm"}
+    )
     assert empty.status_code == 400
 
 
@@ -307,7 +324,8 @@ def test_supervisors_assign_within_their_team_only(client: TestClient, session: 
     )
     assert "cy.cm&#39; is not in the team you lead" in refused.text
     names = re.search(r'data-patient="' + avery + r'".*?</tr>', refused.text, re.S)
-    assert names and "Amy Care, Bo Care" in names.group(0)
+    assert names
+    assert "Amy Care, Bo Care" in names.group(0)
 
 
 def test_bulk_actions_refuse_a_form_without_the_token(client: TestClient, session: Session) -> None:
@@ -322,7 +340,8 @@ def test_bulk_actions_refuse_a_form_without_the_token(client: TestClient, sessio
         assert response.status_code == 403
         assert "did not come from carenav" in response.text
     row = re.search(r'data-patient="' + blake + r'".*?</tr>', client.get("/population?tier=3").text, re.S)
-    assert row and "<td>unassigned</td>" in row.group(0), "nothing was assigned"
+    assert row
+    assert "<td>unassigned</td>" in row.group(0), "nothing was assigned"
 
 
 @pytest.mark.parametrize("runs", [2])
@@ -335,10 +354,12 @@ def test_risk_panel_explains_scores_flags_enrolments_and_history(
     html = client.get(f"/patients/{avery.uuid}").text
     panel = html.split('id="risk-panel"')[1]
     assert "rules version <code>rules1</code>" in panel, "the latest run"
-    assert "HCC226" in panel and "from SNOMED CT 88805009" in panel
+    assert "HCC226" in panel
+    assert "from SNOMED CT 88805009" in panel
     assert "program ccm: chronic_condition_count &gt;= 2 [chronic_condition_count=2]" in panel
     history = panel.split('id="score-history"')[1].split("</table>")[0]
-    assert "2024-05-01" in history and "2024-05-02" in history
+    assert "2024-05-01" in history
+    assert "2024-05-02" in history
     assert re.search(r"<td>2024-05-01</td><td>1</td>", history), "the first run's tier"
     assert re.search(r"<td>2024-05-02</td><td>4</td>", history), "the latest run's tier"
     assert "data-score-history='[" in panel

@@ -84,5 +84,7 @@ def test_stratify_uses_the_organizations_rules_and_identifies_flagged_patients_o
             select(func.count()).select_from(ProgramEnrolment).where(ProgramEnrolment.program_code == "ccm")
         )
         assert enrolled == ccm_flagged, "one CCM episode per flagged patient, however many runs"
-        reasons = session.scalars(select(ProgramEnrolment.reasons).where(ProgramEnrolment.program_code == "ccm"))
+        reasons = session.scalars(
+            select(ProgramEnrolment.reasons).where(ProgramEnrolment.program_code == "ccm")
+        )
         assert all(r and r.startswith("program ccm: chronic_condition_count >= 2") for r in reasons)
