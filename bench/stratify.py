@@ -1,0 +1,667 @@
+"""Benchmark of population stratification: carenav on DuckDB (and Spark, when its engine is there) against
+the peer packages comorbidipy (Charlson) and hccpy (CMS-HCC V24/V28). Prints figures; asserts nothing.
+
+    .venv/bin/python bench/stratify.py                       # 1,000,000 patients (about 22 GB of NDJSON)
+    .venv/bin/python bench/stratify.py --patients 20000      # a one-minute try
+    .venv/bin/python bench/stratify.py --population DIR --keep   # reuse a `carenav synth` folder
+
+Steps, each in a process of its own so that its wall time and peak memory are its own (peak memory: the
+process's maximum resident set size from wait4, and the peak of the summed RSS of its process tree,
+sampled every 0.2 s, which also counts a JVM):
+1. the population: `carenav synth --patients N --seed S` into a temporary folder (or `--population DIR`);
+2. the snapshot (`write_bulk_snapshot`, the first half of `carenav stratify --from`), timed on its own;
+3. carenav's full run on DuckDB over the snapshot: every registered definition (crosswalk, Charlson, LACE,
+   utilisation, HCC V24 and V28, programs and tiers), scores written to Parquet as `--out` does;
+   target <= 30 s and <= 4 GB on the 2-core machine;
+4. carenav Charlson only (crosswalk + Charlson) on DuckDB;
+5. comorbidipy 0.8.0 Charlson (1987 and Quan 2011 weights, age-adjusted) on every patient, in the peers
+   venv (`make peers`), on the diagnoses our `dx_as_of` view counts; target: ours at least as fast;
+6. hccpy 0.1.9 V24 and V28 on a sample (`--sample`), scaled per patient; target: our full run >= 10x the
+   combined per-patient throughput of the peers doing the same scores (comorbidipy + hccpy V24 + V28);
+7. Spark local mode on the same snapshot when `carenav.analytics.engines.spark_engine` imports: wall time
+   and whether its per-patient results equal DuckDB's.
+The temporary folder (population unless `--population`, snapshot, outputs) is removed unless `--keep`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS_PYTHON = ROOT / ".venv-peers" / "bin" / "python"
+COMORBIDIPY_SCRIPT = ROOT / "bench" / "peers" / "comorbidipy_charlson.py"
+CARENAV = Path(sys.executable).parent / "carenav"
+AS_OF = date(2025, 6, 30)  # carenav synth's default as-of
+BYTES_PER_PATIENT = 24_000  # NDJSON written by carenav synth, with a margin (docs/synth.md: 22.5 KB)
+TARGET_SECONDS = 30.0
+TARGET_MB = 4096.0
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --------------------------------------------------------------------------- measuring a process
+
+
+@dataclass
+class Measured:
+    label: str
+    seconds: float
+    max_rss_mb: float  # the process's own peak (wait4)
+    tree_peak_mb: float  # peak of the summed RSS of the process and its descendants (sampled)
+    output: dict[str, Any] = field(default_factory=dict)  # its last stdout line, when JSON
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def _tree_rss(pid: int) -> int:
+    tree, pending, total = _children(), [pid], 0
+    while pending:
+        current = pending.pop()
+        pending.extend(tree.get(current, []))
+        try:
+            with open(f"/proc/{current}/statm") as handle:
+                total += int(handle.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def measure(label: str, command: list[str], work: Path, *, timeout: float | None = None) -> Measured | None:
+    """Run ``command``; its wall time, its peak RSS and its process tree's; its last JSON stdout line.
+    None when it ran past ``timeout`` seconds (then its process group, which it leads, is killed)."""
+    stdout_path = work / f"{label.replace(' ', '_')}.out"
+    print(f"  ... {label}", flush=True)
+    with stdout_path.open("w") as stdout:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=stdout, start_new_session=True)
+        peak = [0]
+        done = threading.Event()
+        late = [False]
+
+        def sample() -> None:
+            while not done.wait(0.2):
+                peak[0] = max(peak[0], _tree_rss(process.pid))
+                if timeout is not None and time.perf_counter() - started > timeout and not late[0]:
+                    late[0] = True
+                    os.killpg(process.pid, signal.SIGKILL)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        process.returncode = os.waitstatus_to_exitcode(status)
+    text = stdout_path.read_text()
+    if late[0]:
+        print(f"  {label}: stopped after {seconds:.0f} s (--timeout)")
+        return None
+    if process.returncode != 0:
+        sys.exit(f"{label} failed (exit {process.returncode}):\n{text[-2000:]}")
+    output: dict[str, Any] = {}
+    lines = text.strip().splitlines()
+    if lines:
+        try:
+            output = json.loads(lines[-1])
+        except ValueError:
+            output = {}
+    max_rss = usage.ru_maxrss / 1024
+    return Measured(label, seconds, max_rss, max(peak[0] / 2**20, max_rss), output)
+
+
+# --------------------------------------------------------------------------- steps run in subprocesses
+
+
+def step_snapshot(population: str, snapshot: str) -> None:
+    from carenav.analytics.sources.bulk_ndjson import write_bulk_snapshot
+
+    started = time.perf_counter()
+    counts = write_bulk_snapshot(Path(population), Path(snapshot))
+    print(json.dumps({"counts": counts, "inner_s": time.perf_counter() - started}))
+
+
+def step_engine(engine_name: str, snapshot: str, out: str, which: str, profile: bool) -> None:
+    """One engine run over the snapshot, the scores written as Parquet (as ``--out FILE.parquet``)."""
+    import pyarrow.parquet as pq
+
+    from carenav.analytics.definitions import ordered
+    from carenav.analytics.definitions.charlson import CHARLSON
+    from carenav.analytics.definitions.crosswalk import CROSSWALK
+    from carenav.analytics.engines import engine_named
+
+    timings: list[tuple[str, float, float]] = []
+    if profile:
+        _profile_duckdb(timings)
+    definitions = ordered() if which == "all" else ordered([CROSSWALK, CHARLSON])
+    engine = engine_named(engine_name)
+    started = time.perf_counter()
+    result = engine.run(snapshot=Path(snapshot), as_of=AS_OF, definitions=definitions)
+    ran = time.perf_counter()
+    pq.write_table(result.scores, out)
+    written = time.perf_counter()
+    report = {
+        "engine_s": ran - started,
+        "write_s": written - ran,
+        "patients": result.scores.num_rows,
+        "columns": result.scores.num_columns,
+        "evidence_rows": result.evidence.num_rows,
+        "scores_mb": result.scores.nbytes / 2**20,
+        "evidence_mb": result.evidence.nbytes / 2**20,
+        "definitions": [d.name for d in definitions],
+    }
+    if profile:
+        report["profile"] = timings
+    print(json.dumps(report))
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * PAGE / 2**20
+
+
+def _profile_duckdb(timings: list[tuple[str, float, float]]) -> None:
+    """Time every statement the DuckDB engine runs (and this process's RSS after it), by wrapping the
+    engine module's statement helpers; the engine itself is unchanged."""
+    from carenav.analytics.engines import duckdb_engine
+
+    def timed(function: Any, label: Any) -> Any:
+        def wrapper(con: Any, sql: str, *rest: Any) -> Any:
+            started = time.perf_counter()
+            value = function(con, sql, *rest)
+            if hasattr(value, "fetchall") and rest:
+                value = _Fetched(value.fetchall())
+            timings.append((label(sql, rest), round(time.perf_counter() - started, 3), round(_rss_mb())))
+            return value
+
+        return wrapper
+
+    duckdb_engine._execute = timed(duckdb_engine._execute, lambda sql, rest: rest[0])  # type: ignore[attr-defined]
+    duckdb_engine._arrow = timed(duckdb_engine._arrow, lambda sql, rest: f"to arrow: {rest[0]}")  # type: ignore[attr-defined]
+    duckdb_engine._run = timed(duckdb_engine._run, lambda sql, rest: " ".join(sql.split())[:70])  # type: ignore[attr-defined]
+
+
+class _Fetched:
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+
+def step_peer_inputs(snapshot: str, scores: str, work: str, sample: int) -> None:
+    """comorbidipy's input (every patient's diagnoses as ``dx_as_of`` counts them, dot-less ICD-10-CM, and
+    the age as ``patient_age`` gives it) and hccpy's sample (codes that count for CMS-HCC, age at as-of,
+    sex, Medicaid, our segments), from the snapshot with the crosswalk's own SQL."""
+    import duckdb
+    import pyarrow as pa
+
+    from carenav.analytics.definitions.crosswalk import DX_AS_OF_SQL, DX_ICD10_SQL, PATIENT_AGE_SQL
+    from carenav.analytics.engines.duckdb_engine import read_reference_table
+    from carenav.analytics.hcc_reference import MEDICAID_PLANS, age_on, sex_code
+
+    started = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '3GB'")
+    for table in ("patients", "diagnoses", "coverages"):
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{Path(snapshot) / table}.parquet')")  # noqa: S608
+    header, rows = read_reference_table(ROOT / "src/carenav/analytics/tables/snomed_icd10.csv")
+    con.register("crosswalk_rows", pa.table({c: [r[i] for r in rows] for i, c in enumerate(header)}))
+    con.execute("CREATE TABLE snomed_icd10 AS SELECT * FROM crosswalk_rows")
+    con.execute(f"CREATE TABLE params AS SELECT DATE '{AS_OF.isoformat()}' AS as_of")
+    con.execute(f"CREATE TABLE dx_icd10 AS {DX_ICD10_SQL}")
+    con.execute(f"CREATE TABLE patient_age AS {PATIENT_AGE_SQL}")
+    target = Path(work) / "comorbidipy_in.parquet"
+    con.execute(f"""
+        COPY (SELECT dx.patient_id AS id, dx.code, CAST(a.age AS BIGINT) AS age
+              FROM ({DX_AS_OF_SQL}) AS dx JOIN patient_age AS a USING (patient_id))
+        TO '{target}' (FORMAT parquet)""")  # noqa: S608
+    comorbidipy_rows = con.execute(f"SELECT COUNT(*) FROM read_parquet('{target}')").fetchall()[0][0]  # noqa: S608
+    chosen = con.execute(f"""
+        SELECT s.patient_id, p.birth_date, p.sex, s.hcc_segment_v24, s.hcc_segment_v28,
+               s.hcc_v24, s.hccs_v24, s.hcc_v28, s.hccs_v28
+        FROM read_parquet('{scores}') AS s JOIN patients AS p USING (patient_id)
+        WHERE p.birth_date IS NOT NULL ORDER BY hash(s.patient_id) LIMIT {int(sample)}""").fetchall()  # noqa: S608
+    con.execute("CREATE TABLE chosen (patient_id VARCHAR)")
+    con.executemany("INSERT INTO chosen VALUES (?)", [(r[0],) for r in chosen])
+    codes: dict[str, list[str]] = {}
+    counted = """
+        SELECT d.patient_id, d.code FROM dx_icd10 AS d JOIN chosen USING (patient_id) CROSS JOIN params AS pd
+        WHERE (d.onset_date IS NULL OR d.onset_date <= pd.as_of)
+          AND (COALESCE(d.active, FALSE) OR d.onset_date > pd.as_of - INTERVAL 12 MONTH)"""
+    for pid, code in con.execute(counted).fetchall():
+        codes.setdefault(pid, []).append(code)
+    plans = ", ".join(f"'{p}'" for p in sorted(MEDICAID_PLANS))
+    medicaid_sql = f"""
+        SELECT DISTINCT c.patient_id FROM coverages AS c JOIN chosen USING (patient_id) CROSS JOIN params AS p
+        WHERE c.plan_type IN ({plans}) AND (c.start_date IS NULL OR c.start_date <= p.as_of)
+          AND (c.end_date IS NULL OR c.end_date >= p.as_of)"""  # noqa: S608
+    medicaid = {r[0] for r in con.execute(medicaid_sql).fetchall()}
+    con.close()
+    with (Path(work) / "hccpy_in.jsonl").open("w") as handle:
+        for pid, birth, sex, seg24, seg28, v24, hccs24, v28, hccs28 in chosen:
+            handle.write(
+                json.dumps(
+                    {
+                        "id": pid,
+                        "codes": sorted(set(codes.get(pid, []))),
+                        "age": age_on(birth, AS_OF),
+                        "sex": sex_code(sex),
+                        "medicaid": pid in medicaid,
+                        "v24": [seg24, v24, hccs24],
+                        "v28": [seg28, v28, hccs28],
+                    }
+                )
+                + "\n"
+            )
+    print(
+        json.dumps(
+            {
+                "comorbidipy_rows": comorbidipy_rows,
+                "hccpy_patients": len(chosen),
+                "inner_s": time.perf_counter() - started,
+            }
+        )
+    )
+
+
+def step_hccpy(work: str) -> None:
+    """hccpy V24 (mapping year 2022, as ours) and V28 on the sample: seconds per patient, and agreement."""
+    import re
+
+    from hccpy.hcc import HCCEngine
+
+    patients = [json.loads(line) for line in (Path(work) / "hccpy_in.jsonl").open()]
+    report: dict[str, Any] = {"patients": len(patients)}
+    for version in ("24", "28"):
+        engine = HCCEngine(version=version, dx2cc_year="2022" if version == "24" else "Combined")
+        equal = 0
+        started = time.perf_counter()
+        for p in patients:
+            segment, score, hccs = p[f"v{version}"]
+            profile = engine.profile(
+                p["codes"],
+                age=p["age"],
+                sex=p["sex"],
+                elig=segment,
+                orec="1" if p["age"] < 65 else "0",
+                medicaid=p["medicaid"],
+            )
+            listed = sorted(
+                (h for h in profile["hcc_lst"] if re.fullmatch(r"HCC\d+", h)), key=lambda h: int(h[3:])
+            )
+            equal += (round(profile["risk_score"], 3), ";".join(listed)) == (score, hccs)
+        report[f"v{version}_s"] = time.perf_counter() - started
+        report[f"v{version}_equal"] = equal
+    print(json.dumps(report))
+
+
+# --------------------------------------------------------------------------- comparing (in this process)
+
+
+def compare_comorbidipy(scores: Path, theirs: Path) -> dict[str, int]:
+    """Per-patient agreement of our Charlson with comorbidipy's, every patient (absent = no diagnosis = 0)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '2GB'")
+    row = con.execute(
+        f"""
+        SELECT COUNT(*),
+               COUNT(*) FILTER (WHERE o.charlson = COALESCE(t.charlson, 0)
+                                  AND o.charlson_quan2011 = COALESCE(t.charlson_quan2011, 0)
+                                  AND (t.id IS NULL OR o.charlson_age_adjusted = t.charlson_age_adjusted)),
+               COUNT(*) FILTER (WHERE o.charlson = COALESCE(t.charlson, 0)
+                                  AND (t.id IS NULL OR o.charlson_age_adjusted = t.charlson_age_adjusted)
+                                  AND o.charlson_quan2011 - t.charlson_quan2011 = 2
+                                  AND list_contains(string_split(o.charlson_categories, ';'), 'aids')),
+               COUNT(*) FILTER (WHERE t.id IS NULL)
+        FROM read_parquet('{scores}') AS o LEFT JOIN read_parquet('{theirs}') AS t ON t.id = o.patient_id
+        """  # noqa: S608
+    ).fetchall()[0]
+    con.close()
+    return {"patients": row[0], "equal": row[1], "aids_quan2011_weight": row[2], "no_diagnosis": row[3]}
+
+
+def compare_engines(duck: Path, other: Path) -> dict[str, int]:
+    """Rows and, per column, how many patients differ between two engines' scores (NULLs equal)."""
+    import pyarrow.parquet as pq
+
+    columns = [c for c in pq.read_schema(duck).names if c != "patient_id"]
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '2GB'")
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE a.{c} IS DISTINCT FROM b.{c})" for c in columns)
+    row = con.execute(
+        f"SELECT COUNT(*), COUNT(a.patient_id), COUNT(b.patient_id), {counts} "  # noqa: S608
+        f"FROM read_parquet('{duck}') AS a FULL JOIN read_parquet('{other}') AS b USING (patient_id)"
+    ).fetchall()[0]
+    con.close()
+    result = {"rows": row[0], "duckdb_rows": row[1], "other_rows": row[2]}
+    result.update({c: n for c, n in zip(columns, row[3:], strict=True) if n})
+    return result
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+
+def _population_size(folder: Path) -> int:
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        for item in json.loads(manifest.read_text()).get("output", []):
+            if item.get("type") == "Patient" and "count" in item:
+                return int(item["count"])
+    with (folder / "Patient.ndjson").open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def _self(*args: str) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), *args]
+
+
+def _line(label: str, m: Measured, patients: int, extra: str = "") -> None:
+    print(
+        f"{label:<34} {m.seconds:8.1f} s  {patients / m.seconds:>11,.0f} patients/s  "
+        f"peak RSS {m.max_rss_mb:7,.0f} MB (tree {m.tree_peak_mb:7,.0f} MB){extra}"
+    )
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def run(args: argparse.Namespace) -> None:
+    if not PEERS_PYTHON.exists() and not args.no_peers:
+        sys.exit(f"the peers venv is missing ({PEERS_PYTHON}): run `make peers` (or pass --no-peers)")
+    parent = Path(args.workdir) if args.workdir else None
+    work = Path(tempfile.mkdtemp(prefix="carenav-bench-stratify-", dir=parent))
+    print(
+        f"bench/stratify.py {date.today().isoformat()} on {platform.node()}: {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}, work folder {work}"
+    )
+    try:
+        _run(args, work)
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _must(measured: Measured | None) -> Measured:
+    assert measured is not None  # only runs with a timeout can come back empty
+    return measured
+
+
+def _run(args: argparse.Namespace, work: Path) -> None:
+    if args.snapshot:
+        population = Path(args.population or args.snapshot)
+        snapshot = Path(args.snapshot)
+        import pyarrow.parquet as pq
+
+        patients = pq.read_metadata(snapshot / "patients.parquet").num_rows
+        print(f"snapshot: {snapshot} ({patients:,} patients, reused)")
+    elif args.population:
+        population = Path(args.population)
+        patients = _population_size(population)
+        print(f"population: {population} ({patients:,} patients, reused)")
+    else:
+        patients = args.patients
+        population = work / "population"
+        need = patients * BYTES_PER_PATIENT * 1.2
+        free = shutil.disk_usage(work).free
+        if free < need:
+            sys.exit(
+                f"{work}: {free / 1e9:.0f} GB free, {need / 1e9:.0f} GB needed; "
+                "pass --workdir or --population"
+            )
+        synth = _must(
+            measure(
+                "carenav synth",
+                [
+                    str(CARENAV),
+                    "synth",
+                    "--patients",
+                    str(patients),
+                    "--seed",
+                    str(args.seed),
+                    "--out",
+                    str(population),
+                    "--workers",
+                    str(args.workers),
+                    "--json",
+                ],
+                work,
+            )
+        )
+        _line("population (carenav synth)", synth, patients, f"  workers={args.workers}")
+    measured: dict[str, Measured] = {}
+    if not args.snapshot:
+        size = sum(f.stat().st_size for f in population.glob("*.ndjson"))
+        print(f"NDJSON: {size / 1e9:.2f} GB, {size / patients / 1e3:.1f} KB per patient")
+        snapshot = work / "snapshot"
+        measured["snapshot"] = _must(
+            measure("snapshot", _self("_snapshot", str(population), str(snapshot)), work)
+        )
+    scores, charlson_scores = work / "scores.parquet", work / "charlson.parquet"
+    snapshot_mb = sum(f.stat().st_size for f in snapshot.glob("*.parquet")) / 2**20
+    profile = ["--profile"] if args.profile else []
+    measured["full"] = _must(
+        measure("duckdb full", _self("_engine", "duckdb", str(snapshot), str(scores), "all", *profile), work)
+    )
+    measured["charlson"] = _must(
+        measure(
+            "duckdb charlson",
+            _self("_engine", "duckdb", str(snapshot), str(charlson_scores), "charlson"),
+            work,
+        )
+    )
+    peers_ok = not args.no_peers
+    if peers_ok:
+        measured["inputs"] = _must(
+            measure(
+                "peer inputs",
+                _self("_peer_inputs", str(snapshot), str(scores), str(work), str(args.sample)),
+                work,
+            )
+        )
+        measured["comorbidipy"] = _must(
+            measure(
+                "comorbidipy",
+                [
+                    str(PEERS_PYTHON),
+                    str(COMORBIDIPY_SCRIPT),
+                    str(work / "comorbidipy_in.parquet"),
+                    str(work / "comorbidipy_out.parquet"),
+                ],
+                work,
+            )
+        )
+        measured["hccpy"] = _must(measure("hccpy", _self("_hccpy", str(work)), work))
+    spark, spark_tried = None, False
+    if (
+        not args.no_spark
+        and importlib.util.find_spec("pyspark")
+        and (ROOT / "src/carenav/analytics/engines/spark_engine.py").exists()
+    ):
+        spark = measure(
+            "spark full",
+            _self("_engine", "spark", str(snapshot), str(work / "spark.parquet"), "all"),
+            work,
+            timeout=args.spark_timeout,
+        )
+        spark_tried = True
+    if args.cli and not args.snapshot:
+        measured["cli"] = _must(
+            measure(
+                "carenav stratify --from",
+                [
+                    str(CARENAV),
+                    "stratify",
+                    "--from",
+                    str(population),
+                    "--as-of",
+                    AS_OF.isoformat(),
+                    "--out",
+                    str(work / "cli.parquet"),
+                ],
+                work,
+            )
+        )
+
+    # ------------------------------------------------------------------ figures
+    full, charlson = measured["full"], measured["charlson"]
+    print()
+    print(f"=== {patients:,} patients, as of {AS_OF} ===")
+    if "snapshot" in measured:
+        counts = measured["snapshot"].output.get("counts", {})
+        _line(
+            "snapshot (NDJSON -> Parquet)",
+            measured["snapshot"],
+            patients,
+            f"  {snapshot_mb:,.0f} MB: {counts}",
+        )
+    fo = full.output
+    _line(
+        "carenav full run, DuckDB",
+        full,
+        patients,
+        f"\n{'':<34} engine {fo['engine_s']:.1f} s + write {fo['write_s']:.1f} s; {fo['columns']} columns, "
+        f"{fo['evidence_rows']:,} evidence rows ({fo['evidence_mb']:,.0f} MB in Arrow)",
+    )
+    _line(
+        "carenav Charlson only, DuckDB", charlson, patients, f"  engine {charlson.output['engine_s']:.1f} s"
+    )
+    print(
+        f"target full run <= {TARGET_SECONDS:.0f} s: {_verdict(full.seconds <= TARGET_SECONDS)} "
+        f"({full.seconds:.1f} s); <= {TARGET_MB / 1024:.0f} GB: {_verdict(full.tree_peak_mb <= TARGET_MB)} "
+        f"({full.tree_peak_mb / 1024:.2f} GB)"
+    )
+    if args.profile and "profile" in fo:
+        print("where the full run's time goes (statement, seconds, RSS MB after it), slowest first:")
+        for where, seconds, rss in sorted(fo["profile"], key=lambda t: -t[1])[:25]:
+            print(f"  {seconds:7.2f} s  {rss:6.0f} MB  {where}")
+    if peers_ok:
+        como, hcc = measured["comorbidipy"], measured["hccpy"]
+        co, ho = como.output, hcc.output
+        _line(
+            "comorbidipy Charlson (peers venv)",
+            como,
+            patients,
+            f"\n{'':<34} read {co['read_s']:.1f} s + score {co['score_s']:.1f} s "
+            f"+ write {co['write_s']:.1f} s; "
+            f"{co['rows_in']:,} diagnosis rows; comorbidipy {co['comorbidipy']}, polars {co['polars']}, "
+            f"Python {co['python']}",
+        )
+        n = ho["patients"]
+        per24, per28 = ho["v24_s"] / n, ho["v28_s"] / n
+        print(
+            f"{'hccpy V24 / V28 (sample)':<34} {n:,} patients: V24 {1 / per24:,.0f} patients/s "
+            f"({ho['v24_equal']:,} equal to ours), V28 {1 / per28:,.0f} patients/s "
+            f"({ho['v28_equal']:,} equal)"
+        )
+        agreement = compare_comorbidipy(charlson_scores, work / "comorbidipy_out.parquet")
+        print(
+            f"comorbidipy vs ours, every patient: {agreement['equal']:,} of {agreement['patients']:,} equal; "
+            f"{agreement['aids_quan2011_weight']:,} differ only by comorbidipy's Quan-2011 AIDS weight "
+            "(2 vs 4); "
+            f"{agreement['patients'] - agreement['equal'] - agreement['aids_quan2011_weight']:,} otherwise "
+            f"({agreement['no_diagnosis']:,} without a counted diagnosis, absent from comorbidipy's output, "
+            "compared as 0)"
+        )
+        ours_c, theirs_c = patients / charlson.seconds, patients / como.seconds
+        print(
+            f"target Charlson at least as fast as comorbidipy: {_verdict(ours_c >= theirs_c)} "
+            f"(ours {ours_c:,.0f} vs comorbidipy {theirs_c:,.0f} patients/s, x{ours_c / theirs_c:.2f})"
+        )
+        peers_per_patient = como.seconds / patients + per24 + per28
+        ours_f = patients / full.seconds
+        ratio = ours_f * peers_per_patient
+        print(
+            f"target full run >= 10x the peers' combined throughput: {_verdict(ratio >= 10)} "
+            f"(ours {ours_f:,.0f} patients/s, all scores; peers {1 / peers_per_patient:,.0f} patients/s for "
+            f"Charlson + HCC V24 + V28 = comorbidipy {como.seconds / patients * 1e6:.1f} us + hccpy V24 "
+            f"{per24 * 1e6:.0f} us + V28 {per28 * 1e6:.0f} us per patient; x{ratio:,.1f})"
+        )
+    if spark is not None:
+        _line("carenav full run, Spark local", spark, patients, f"  engine {spark.output['engine_s']:.1f} s")
+        same = compare_engines(scores, work / "spark.parquet")
+        differing = {k: v for k, v in same.items() if k not in ("rows", "duckdb_rows", "other_rows")}
+        identical = not differing and same["rows"] == same["duckdb_rows"] == same["other_rows"]
+        print(f"Spark vs DuckDB per-patient results: {'identical' if identical else 'DIFFERENT'} ({same})")
+    elif spark_tried:
+        print(f"Spark local: did not finish within --spark-timeout {args.spark_timeout:.0f} s")
+    elif not args.no_spark:
+        print(
+            "Spark: no Spark engine in this tree (carenav.analytics.engines.spark_engine) "
+            "or no pyspark; skipped"
+        )
+    if "cli" in measured:
+        _line("carenav stratify --from (end to end)", measured["cli"], patients)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1].startswith("_"):
+        step, rest = sys.argv[1], sys.argv[2:]
+        if step == "_snapshot":
+            step_snapshot(*rest)
+        elif step == "_engine":
+            step_engine(rest[0], rest[1], rest[2], rest[3], "--profile" in rest[4:])
+        elif step == "_peer_inputs":
+            step_peer_inputs(rest[0], rest[1], rest[2], int(rest[3]))
+        elif step == "_hccpy":
+            step_hccpy(rest[0])
+        else:
+            sys.exit(f"unknown step {step}")
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--patients", type=int, default=1_000_000, help="population size (default 1,000,000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=2, help="carenav synth workers")
+    parser.add_argument("--population", help="reuse this `carenav synth` folder instead of generating one")
+    parser.add_argument("--snapshot", help="reuse this snapshot folder (kept by an earlier --keep run)")
+    parser.add_argument(
+        "--spark-timeout", type=float, default=1800.0, help="stop the Spark run after this many seconds"
+    )
+    parser.add_argument(
+        "--sample", type=int, default=20_000, help="patients scored by hccpy (default 20,000)"
+    )
+    parser.add_argument("--workdir", help="where the temporary folder goes (default: the system's temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--no-peers", action="store_true", help="skip comorbidipy and hccpy")
+    parser.add_argument("--no-spark", action="store_true", help="skip the Spark run")
+    parser.add_argument("--cli", action="store_true", help="also time `carenav stratify --from` end to end")
+    parser.add_argument("--profile", action="store_true", help="time every statement of the DuckDB full run")
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
