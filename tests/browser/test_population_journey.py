@@ -82,18 +82,6 @@ def _sign_in(page: Page, url: str, username: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def _visit(page: Page, target: str) -> None:
-    """Open ``target`` once the new session is in the database. The request's transaction commits after
-    its response is sent (FastAPI's default dependency scope), so the redirect that follows a sign-in can
-    arrive before the session row is committed and land on the sign-in page: try again until it is."""
-    for _ in range(100):
-        page.goto(target)
-        if "/login" not in page.url:
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"still on the sign-in page instead of {target}")
-
-
 def test_assign_two_ccm_eligible_unassigned_patients_to_a_care_manager(
     browser: Browser, population_site: str
 ) -> None:
@@ -103,7 +91,7 @@ def test_assign_two_ccm_eligible_unassigned_patients_to_a_care_manager(
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     _sign_in(page, url, "ada.admin")
-    _visit(page, f"{url}/patients")
+    page.goto(f"{url}/patients")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Population").click()
     expect(page.get_by_role("heading", name="Population", level=1)).to_be_visible()
     expect(page.locator("#run-info")).to_contain_text("as of 2021-06-01")
@@ -139,7 +127,7 @@ def test_assign_two_ccm_eligible_unassigned_patients_to_a_care_manager(
     page.get_by_role("button", name="Sign out").click()
 
     _sign_in(page, url, "amy.cm")
-    _visit(page, f"{url}/population")
+    page.goto(f"{url}/population")
     listed = page.locator("table.registry tbody th a")
     expect(listed).to_have_count(2)
     assert sorted(listed.all_inner_texts()) == sorted(chosen)

@@ -51,7 +51,7 @@ from carenav.patients.clinical_queries import (
     record_read,
 )
 from carenav.patients.queries import PatientCriteria, patient_read, patient_search
-from carenav.web.database import request_session
+from carenav.web.database import REQUEST_SESSION
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def facade_base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + PREFIX
 
 
-def facade(request: Request, session: Annotated[Session, Depends(request_session)]) -> Facade:
+def facade(request: Request, session: Session = REQUEST_SESSION) -> Facade:
     request.state.fhir_session = session
     actor = token_actor(request=request, session=session, scope=TokenScope.FHIR_READ.value)
     prefer = request.headers.get("prefer", "").replace(" ", "").lower()

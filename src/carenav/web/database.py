@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 
 def request_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: the session of this request. The request commits once, at the end."""
+    """FastAPI dependency: the session of this request. It commits once, when the route returns
+    (routes take it as ``session: Session = REQUEST_SESSION``)."""
     factory: sessionmaker[Session] = request.app.state.sessions
     session = factory()
     try:
@@ -20,3 +21,9 @@ def request_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# The session a page or API route takes. ``scope="function"`` commits when the route function returns,
+# before the response is sent: with FastAPI's default ("request") the commit would run after the
+# response, so a browser following a redirect could read the database before the write was there.
+REQUEST_SESSION: Session = Depends(request_session, scope="function")

@@ -12,7 +12,7 @@ from carenav.access import Actor
 from carenav.accounts.models import User, WebSession
 from carenav.accounts.services import user_actor, web_session_resume
 from carenav.errors import Unauthenticated
-from carenav.web.database import request_session
+from carenav.web.database import REQUEST_SESSION
 from carenav.web.security import (
     SESSION_COOKIE,
     app_settings,
@@ -45,7 +45,7 @@ class LoginRequired(Unauthenticated):
         super().__init__("please sign in", where="login")
 
 
-def login_optional(request: Request, session: Session = Depends(request_session)) -> Login | None:
+def login_optional(request: Request, session: Session = REQUEST_SESSION) -> Login | None:
     """The live login of this request, or None. Also kept on ``request.state.login`` for the layout."""
     settings = app_settings(request)
     web_session = web_session_resume(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from carenav.accounts.queries import user_list
 from carenav.accounts.services import user_deactivate, user_unlock
 from carenav.clock import now
-from carenav.web.database import request_session
+from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.rendering import render
 
@@ -21,7 +21,7 @@ def admin_users(
     request: Request,
     done: str = "",
     login: Login = Depends(current_login),
-    session: Session = Depends(request_session),
+    session: Session = REQUEST_SESSION,
 ) -> Response:
     users = user_list(session=session, actor=login.actor)
     return render(request, "admin/users.html", {"users": users, "now": now(), "done": done}, nav_key="admin")
@@ -29,7 +29,7 @@ def admin_users(
 
 @router.post("/admin/users/{username}/unlock")
 def admin_user_unlock(
-    username: str, login: Login = Depends(current_login), session: Session = Depends(request_session)
+    username: str, login: Login = Depends(current_login), session: Session = REQUEST_SESSION
 ) -> Response:
     user_unlock(session=session, actor=login.actor, username=username)
     return RedirectResponse(f"/admin/users?done=unlocked+{username}", status_code=303)
@@ -37,7 +37,7 @@ def admin_user_unlock(
 
 @router.post("/admin/users/{username}/deactivate")
 def admin_user_deactivate(
-    username: str, login: Login = Depends(current_login), session: Session = Depends(request_session)
+    username: str, login: Login = Depends(current_login), session: Session = REQUEST_SESSION
 ) -> Response:
     user_deactivate(session=session, actor=login.actor, username=username)
     return RedirectResponse(f"/admin/users?done=deactivated+{username}", status_code=303)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from carenav.audit.queries import AuditCriteria, audit_action_list, audit_event_list
 from carenav.errors import InvalidInput
-from carenav.web.database import request_session
+from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.paging import Paging
 from carenav.web.rendering import is_htmx, render
@@ -40,7 +40,7 @@ def audit_events(
     date_to: str = "",
     page: int = Query(1, ge=1),
     login: Login = Depends(current_login),
-    session: Session = Depends(request_session),
+    session: Session = REQUEST_SESSION,
 ) -> Response:
     zone = login.timezone
     first, last = _day(date_from, "from"), _day(date_to, "to")

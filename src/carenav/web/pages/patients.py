@@ -18,7 +18,7 @@ from carenav.stratification.queries import (
     score_history_series,
     stratification_risk_panel,
 )
-from carenav.web.database import request_session
+from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.paging import Paging
 from carenav.web.rendering import is_htmx, render
@@ -53,7 +53,7 @@ def patients_search(
     identifier: str = "",
     page: int = Query(1, ge=1),
     login: Login = Depends(current_login),
-    session: Session = Depends(request_session),
+    session: Session = REQUEST_SESSION,
 ) -> Response:
     criteria = PatientCriteria(
         name=name.strip() or None,
@@ -80,7 +80,7 @@ def patient_summary_page(
     request: Request,
     patient_uuid: str,
     login: Login = Depends(current_login),
-    session: Session = Depends(request_session),
+    session: Session = REQUEST_SESSION,
 ) -> Response:
     summary = patient_summary(session=session, actor=login.actor, patient_uuid=patient_uuid)
     risk = stratification_risk_panel(session=session, actor=login.actor, patient_uuid=patient_uuid)
@@ -106,7 +106,7 @@ def patient_timeline_page(
     patient_uuid: str,
     page: int = Query(1, ge=1),
     login: Login = Depends(current_login),
-    session: Session = Depends(request_session),
+    session: Session = REQUEST_SESSION,
 ) -> Response:
     paging = Paging(page=page, size=TIMELINE_PAGE_SIZE)
     timeline = patient_timeline(

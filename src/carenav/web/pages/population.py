@@ -30,7 +30,7 @@ from carenav.stratification.queries import (
     population_registry,
     stratification_run_latest,
 )
-from carenav.web.database import request_session
+from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.paging import Paging
 from carenav.web.rendering import is_htmx, render
@@ -159,7 +159,7 @@ def population_page(
     done: str = "",
     page: int = Query(1, ge=1),
     login: Login = Depends(current_login),
-    session: Session = Depends(request_session),
+    session: Session = REQUEST_SESSION,
 ) -> Response:
     values = {
         "program": program,
@@ -185,7 +185,7 @@ def population_bulk(
     username: str = Form(""),
     back: str = Form(""),
     login: Login = Depends(current_login),
-    session: Session = Depends(request_session),
+    session: Session = REQUEST_SESSION,
 ) -> Response:
     """Start outreach in a program, or assign to a care manager, for each selected patient; every patient
     gets an outcome. HTMX: the registry again with the outcomes; plain POST: redirect to it."""
