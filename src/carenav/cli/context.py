@@ -50,6 +50,16 @@ def open_database(*, check_schema: bool = True) -> Iterator[Database]:
         engine.dispose()
 
 
+@contextmanager
+def operator_transaction(org_slug: str | None, label: str) -> Iterator[tuple[Session, Actor]]:
+    """The usual shape of a command: open the database, act as the operator of ``--org`` in one
+    transaction (committed when the block ends, rolled back on an error)."""
+    with open_database() as db:
+        actor = operator_for(db, org_slug, label)
+        with db.transaction() as session:
+            yield session, actor
+
+
 def operator_for(db: Database, org_slug: str | None, label: str) -> Actor:
     """Resolve ``--org`` (creating ``default`` on first use) and return the operator acting in it."""
     with db.transaction() as session:

@@ -9,8 +9,7 @@ import click
 from carenav.cli.context import (
     fails_cleanly,
     json_option,
-    open_database,
-    operator_for,
+    operator_transaction,
     org_option,
     print_json,
 )
@@ -31,16 +30,14 @@ from carenav.fhir.export import EXPORTERS, MANIFEST, export_bulk
 @fails_cleanly
 def export_command(directory: Path, types: tuple[str, ...], org_slug: str | None, as_json: bool) -> None:
     """Write every resource of the organization to DIRECTORY as <Type>.ndjson plus manifest.json."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "export")
-        with db.transaction() as session:
-            result = export_bulk(
-                session=session,
-                actor=actor,
-                directory=directory,
-                request=f"carenav export {directory}",
-                types=list(types) or None,
-            )
+    with operator_transaction(org_slug, "export") as (session, actor):
+        result = export_bulk(
+            session=session,
+            actor=actor,
+            directory=directory,
+            request=f"carenav export {directory}",
+            types=list(types) or None,
+        )
     if as_json:
         print_json(
             {

@@ -9,8 +9,7 @@ import click
 from carenav.cli.context import (
     fails_cleanly,
     json_option,
-    open_database,
-    operator_for,
+    operator_transaction,
     org_option,
     print_json,
 )
@@ -30,13 +29,11 @@ def feeds_group() -> None:
 @fails_cleanly
 def feeds_unmatched(org_slug: str | None, as_json: bool) -> None:
     """List the messages waiting for a person to say which patient they are about."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "feeds")
-        with db.transaction() as session:
-            rows = [
-                inbound_message_summary(m)
-                for m in inbound_message_list(session=session, actor=actor, status=MessageStatus.UNMATCHED)
-            ]
+    with operator_transaction(org_slug, "feeds") as (session, actor):
+        rows = [
+            inbound_message_summary(m)
+            for m in inbound_message_list(session=session, actor=actor, status=MessageStatus.UNMATCHED)
+        ]
     if as_json:
         print_json(rows)
         return
@@ -72,25 +69,23 @@ def feeds_resolve(
     as_json: bool,
 ) -> None:
     """Resolve one unmatched message: link it to a patient, create the patient, or dismiss it."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "feeds")
-        with db.transaction() as session:
-            resolution = inbound_message_resolve(
-                session=session,
-                actor=actor,
-                message_id=message_id,
-                patient_uuid=patient_uuid,
-                create=create,
-                dismiss=dismiss,
-                note=note,
-            )
-            result: dict[str, Any] = {
-                "message": resolution.message.id,
-                "status": resolution.message.status,
-                "patient": resolution.patient.uuid if resolution.patient else None,
-                "also_applied": resolution.also_applied,
-                "outcome": resolution.message.outcome,
-            }
+    with operator_transaction(org_slug, "feeds") as (session, actor):
+        resolution = inbound_message_resolve(
+            session=session,
+            actor=actor,
+            message_id=message_id,
+            patient_uuid=patient_uuid,
+            create=create,
+            dismiss=dismiss,
+            note=note,
+        )
+        result: dict[str, Any] = {
+            "message": resolution.message.id,
+            "status": resolution.message.status,
+            "patient": resolution.patient.uuid if resolution.patient else None,
+            "also_applied": resolution.also_applied,
+            "outcome": resolution.message.outcome,
+        }
     if as_json:
         print_json(result)
         return

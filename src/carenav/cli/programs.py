@@ -14,8 +14,7 @@ import click
 from carenav.cli.context import (
     fails_cleanly,
     json_option,
-    open_database,
-    operator_for,
+    operator_transaction,
     org_option,
     print_json,
 )
@@ -187,13 +186,11 @@ def _print_enrolment(row: dict[str, Any]) -> None:
 @fails_cleanly
 def programs_list(patient_uuid: str, org_slug: str | None, as_json: bool) -> None:
     """A patient's enrolments in every program, with history and consent."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "programs list")
-        with db.transaction() as session:
-            rows = [
-                _enrolment_dict(e)
-                for e in enrolment_list_for_patient(session=session, actor=actor, patient_uuid=patient_uuid)
-            ]
+    with operator_transaction(org_slug, "programs list") as (session, actor):
+        rows = [
+            _enrolment_dict(e)
+            for e in enrolment_list_for_patient(session=session, actor=actor, patient_uuid=patient_uuid)
+        ]
     if as_json:
         print_json(rows)
         return
@@ -209,10 +206,8 @@ def programs_list(patient_uuid: str, org_slug: str | None, as_json: bool) -> Non
 @fails_cleanly
 def programs_counts(org_slug: str | None, as_json: bool) -> None:
     """Patients per program and state (each patient's latest episode)."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "programs counts")
-        with db.transaction() as session:
-            counts = enrolment_counts(session=session, actor=actor)
+    with operator_transaction(org_slug, "programs counts") as (session, actor):
+        counts = enrolment_counts(session=session, actor=actor)
     rows = [{"program": p, "state": s, "patients": n} for (p, s), n in sorted(counts.items())]
     if as_json:
         print_json(rows)
@@ -222,10 +217,8 @@ def programs_counts(org_slug: str | None, as_json: bool) -> None:
 
 
 def _act(org_slug: str | None, label: str, as_json: bool, call: Callable[..., ProgramEnrolment]) -> None:
-    with open_database() as db:
-        actor = operator_for(db, org_slug, f"programs {label}")
-        with db.transaction() as session:
-            row = _enrolment_dict(call(session=session, actor=actor))
+    with operator_transaction(org_slug, f"programs {label}") as (session, actor):
+        row = _enrolment_dict(call(session=session, actor=actor))
     if as_json:
         print_json(row)
     else:
@@ -243,16 +236,14 @@ def programs_identify(
     patient_uuid: str, program_code: str, reason: str | None, org_slug: str | None, as_json: bool
 ) -> None:
     """Identify a patient for a program (a new episode if the last one closed)."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "programs identify")
-        with db.transaction() as session:
-            outcome = enrolment_identify(
-                session=session,
-                actor=actor,
-                patient_uuid=patient_uuid,
-                program_code=program_code,
-                reason=reason,
-            )
+    with operator_transaction(org_slug, "programs identify") as (session, actor):
+        outcome = enrolment_identify(
+            session=session,
+            actor=actor,
+            patient_uuid=patient_uuid,
+            program_code=program_code,
+            reason=reason,
+        )
     result = {
         "patient": patient_uuid,
         "program": program_code,
@@ -278,12 +269,10 @@ def programs_identify_run(file: Path, run_id: str | None, org_slug: str | None, 
         if not reader.fieldnames or not {"patient_id", "programs"} <= set(reader.fieldnames):
             raise InvalidInput("the CSV needs the columns patient_id and programs", where=str(file))
         flags = [ProgramFlag.from_row(row["patient_id"], row["programs"] or "") for row in reader]
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "programs identify-run")
-        with db.transaction() as session:
-            outcomes = enrolment_identify_from_run(
-                session=session, actor=actor, flags=flags, run_id=run_id or file.stem
-            )
+    with operator_transaction(org_slug, "programs identify-run") as (session, actor):
+        outcomes = enrolment_identify_from_run(
+            session=session, actor=actor, flags=flags, run_id=run_id or file.stem
+        )
     tally: dict[str, int] = {}
     for outcome in outcomes:
         tally[outcome.outcome] = tally.get(outcome.outcome, 0) + 1

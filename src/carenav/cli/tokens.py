@@ -15,7 +15,7 @@ from carenav.cli.context import (
     fails_cleanly,
     json_option,
     open_database,
-    operator_for,
+    operator_transaction,
     org_option,
     print_json,
 )
@@ -92,10 +92,8 @@ def tokens_create(
 @fails_cleanly
 def tokens_list(username: str | None, org_slug: str | None, as_json: bool) -> None:
     """List the organization's tokens (never the tokens themselves: their prefix only)."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "tokens")
-        with db.transaction() as session:
-            rows = [_token_json(t) for t in api_token_list(session=session, actor=actor, username=username)]
+    with operator_transaction(org_slug, "tokens") as (session, actor):
+        rows = [_token_json(t) for t in api_token_list(session=session, actor=actor, username=username)]
     if as_json:
         print_json(rows)
         return
@@ -117,10 +115,8 @@ def tokens_list(username: str | None, org_slug: str | None, as_json: bool) -> No
 @fails_cleanly
 def tokens_revoke(token_id: int, org_slug: str | None, as_json: bool) -> None:
     """Revoke a token by its id (see 'carenav tokens list'). It stops working at once."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "tokens")
-        with db.transaction() as session:
-            described = _token_json(api_token_revoke(session=session, actor=actor, token_id=token_id))
+    with operator_transaction(org_slug, "tokens") as (session, actor):
+        described = _token_json(api_token_revoke(session=session, actor=actor, token_id=token_id))
     if as_json:
         print_json(described)
     else:

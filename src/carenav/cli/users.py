@@ -18,8 +18,7 @@ from carenav.accounts.services import (
 from carenav.cli.context import (
     fails_cleanly,
     json_option,
-    open_database,
-    operator_for,
+    operator_transaction,
     org_option,
     print_json,
 )
@@ -71,19 +70,17 @@ def users_add(
 ) -> None:
     """Add a user to an organization."""
     password = read_password(password_stdin)
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "users add")
-        with db.transaction() as session:
-            user = user_create(
-                session=session,
-                actor=actor,
-                username=username,
-                role=role,
-                password=password,
-                display_name=display_name,
-                team_name=team,
-            )
-            result = {"username": user.username, "role": user.role, "team": team, "uuid": user.uuid}
+    with operator_transaction(org_slug, "users add") as (session, actor):
+        user = user_create(
+            session=session,
+            actor=actor,
+            username=username,
+            role=role,
+            password=password,
+            display_name=display_name,
+            team_name=team,
+        )
+        result = {"username": user.username, "role": user.role, "team": team, "uuid": user.uuid}
     if as_json:
         print_json(result)
     else:
@@ -96,22 +93,20 @@ def users_add(
 @fails_cleanly
 def users_list(org_slug: str | None, as_json: bool) -> None:
     """List the users of an organization."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "users list")
-        with db.transaction() as session:
-            instant = now()
-            rows = [
-                {
-                    "username": u.username,
-                    "display_name": u.display_name,
-                    "role": u.role,
-                    "team": u.team.name if u.team else None,
-                    "active": u.active,
-                    "locked": u.locked_until is not None and u.locked_until > instant,
-                    "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
-                }
-                for u in user_list(session=session, actor=actor)
-            ]
+    with operator_transaction(org_slug, "users list") as (session, actor):
+        instant = now()
+        rows = [
+            {
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": u.role,
+                "team": u.team.name if u.team else None,
+                "active": u.active,
+                "locked": u.locked_until is not None and u.locked_until > instant,
+                "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+            }
+            for u in user_list(session=session, actor=actor)
+        ]
     if as_json:
         print_json(rows)
         return
@@ -129,10 +124,8 @@ def users_list(org_slug: str | None, as_json: bool) -> None:
 def users_set_password(username: str, password_stdin: bool, org_slug: str | None) -> None:
     """Give a user a new password."""
     password = read_password(password_stdin)
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "users set-password")
-        with db.transaction() as session:
-            user_set_password(session=session, actor=actor, username=username, password=password)
+    with operator_transaction(org_slug, "users set-password") as (session, actor):
+        user_set_password(session=session, actor=actor, username=username, password=password)
     click.echo(f"password of {username} changed")
 
 
@@ -142,10 +135,8 @@ def users_set_password(username: str, password_stdin: bool, org_slug: str | None
 @fails_cleanly
 def users_deactivate(username: str, org_slug: str | None) -> None:
     """Stop a user from signing in (their sessions end; the audit trail keeps their name)."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "users deactivate")
-        with db.transaction() as session:
-            user_deactivate(session=session, actor=actor, username=username)
+    with operator_transaction(org_slug, "users deactivate") as (session, actor):
+        user_deactivate(session=session, actor=actor, username=username)
     click.echo(f"{username} deactivated")
 
 
@@ -155,10 +146,8 @@ def users_deactivate(username: str, org_slug: str | None) -> None:
 @fails_cleanly
 def users_unlock(username: str, org_slug: str | None) -> None:
     """Lift a lockout after repeated failed logins."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "users unlock")
-        with db.transaction() as session:
-            user_unlock(session=session, actor=actor, username=username)
+    with operator_transaction(org_slug, "users unlock") as (session, actor):
+        user_unlock(session=session, actor=actor, username=username)
     click.echo(f"{username} unlocked")
 
 
@@ -169,8 +158,6 @@ def users_unlock(username: str, org_slug: str | None) -> None:
 @fails_cleanly
 def users_assign(username: str, patient_uuid: str, org_slug: str | None) -> None:
     """Put a patient on a care manager's caseload."""
-    with open_database() as db:
-        actor = operator_for(db, org_slug, "users assign")
-        with db.transaction() as session:
-            care_manager_assign(session=session, actor=actor, username=username, patient_uuid=patient_uuid)
+    with operator_transaction(org_slug, "users assign") as (session, actor):
+        care_manager_assign(session=session, actor=actor, username=username, patient_uuid=patient_uuid)
     click.echo(f"patient {patient_uuid} is on {username}'s caseload")
