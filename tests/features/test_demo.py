@@ -36,10 +36,14 @@ def test_demo_population_imports_cleanly_and_is_idempotent(
     assert first["imported"]["Patient"] == 150
     assert sorted(first["users_created"]) == sorted(login["username"] for login in first["logins"])
     assert first["caseload_assignments"] > 0
+    # The population is stratified, so the Population page has a run and patients are in programs.
+    assert first["stratification_run"]
+    assert 0 < first["identified_for_programs"] <= 150
 
     second = _demo_load(monkeypatch, fresh_db_url, tmp_path / "population")
     assert second["import_problems"] == 0
     assert second["users_created"] == []
+    assert second["stratification_run"] != first["stratification_run"]
 
     with engine_for(fresh_db_url) as engine, engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Patient)) == 150

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from carenav.access import Actor
 from carenav.accounts.models import User
 from carenav.accounts.services import care_manager_assign, user_create
+from carenav.analytics.engines import engine_named
 from carenav.cli.context import (
     fails_cleanly,
     json_option,
@@ -22,6 +23,7 @@ from carenav.cli.context import (
 )
 from carenav.ingest.fhir.driver import ImportLimits, fhir_import
 from carenav.patients.models import Condition, Patient
+from carenav.stratification.jobs import stratification_job_run
 from carenav.synth.generate import generate_population
 
 DEMO_SOURCE = "carenav-demo"
@@ -122,6 +124,14 @@ def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_
                 care_manager_assign(
                     session=session, actor=actor, username=username, patient_uuid=patient_uuid
                 )
+        # Score the population as of the day the synthetic record ends, so the Population page has a run.
+        job = stratification_job_run(
+            sessions=db.sessions,
+            actor=actor,
+            engine=engine_named("duckdb"),
+            as_of=synth.as_of,
+            rules_dir=db.settings.rules_dir,
+        )
     result = {
         "generated_patients": synth.patients,
         "imported": {kind: summary.stored(kind) for kind in sorted(summary.counts)},
@@ -130,12 +140,16 @@ def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_
         "logins": [{"username": d.username, "role": d.role} for d in DEMO_USERS],
         "password": DEMO_PASSWORD,
         "caseload_assignments": len(candidates),
+        "stratification_run": job.summary["run"],
+        "identified_for_programs": job.summary["identified"]["flagged_patients"],
     }
     if as_json:
         print_json(result)
         return
     click.echo(f"demo: {synth.patients} patients generated and imported ({summary.problem_count} problems)")
     click.echo(f"demo: {len(candidates)} patients assigned to {', '.join(care_managers)}")
+    flagged = result["identified_for_programs"]
+    click.echo(f"demo: stratified as of {synth.as_of}; {flagged} patients flagged for programs")
     click.echo("demo logins (password for all: " + DEMO_PASSWORD + "):")
     for demo in DEMO_USERS:
         click.echo(f"  {demo.username:<16} {demo.role}")

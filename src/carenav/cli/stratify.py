@@ -10,11 +10,9 @@ from typing import Any
 
 import click
 
-from carenav.accounts.models import Organization
 from carenav.analytics.definitions import ordered, rules_version
 from carenav.analytics.engines import ENGINE_NAMES, EngineResult, engine_named
 from carenav.analytics.sources.bulk_ndjson import write_bulk_snapshot
-from carenav.analytics.sources.record_store import write_record_store_snapshot
 from carenav.cli.context import (
     fails_cleanly,
     json_option,
@@ -25,13 +23,7 @@ from carenav.cli.context import (
 )
 from carenav.clock import now
 from carenav.errors import InvalidInput
-from carenav.programs.rules import rules_load, rules_path_for_org
-from carenav.stratification.services import (
-    program_flags,
-    stratification_definitions,
-    stratification_run_identify,
-    stratification_run_save,
-)
+from carenav.stratification.jobs import stratification_job_run, unmapped_summary
 
 OUTPUT_SUFFIXES = (".csv", ".parquet")
 
@@ -73,21 +65,6 @@ def write_output(result: EngineResult, out: Path) -> None:
         raise InvalidInput(f"{out}: {exc.strerror or exc}", where="--out") from exc
 
 
-def unmapped_summary(result: EngineResult) -> dict[str, Any]:
-    report = result.reports.get("unmapped_codes")
-    rows = report.to_pylist() if report is not None else []
-    unknown = [r for r in rows if not r["deliberate"]]
-    return {
-        "unmapped_codes": len(unknown),
-        "unmapped_diagnoses": sum(r["diagnoses"] for r in unknown),
-        "unmapped": [
-            {"system": r["system"], "code": r["code"], "display": r["display"], "patients": r["patients"]}
-            for r in unknown
-        ],
-        "deliberately_unmapped_codes": len(rows) - len(unknown),
-    }
-
-
 @click.command("stratify")
 @click.option(
     "--engine",
@@ -126,63 +103,26 @@ def stratify_command(
     check_output(out)
     if source is not None and not source.is_dir():
         raise InvalidInput(f"{source} is not a folder", where="--from")
-    started = now()
     summary: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "engine": engine.name,
         "source": str(source) if source is not None else "record store",
     }
-    with tempfile.TemporaryDirectory(prefix="carenav-snapshot-") as tmp:
-        snapshot = Path(tmp)
-        if source is not None:
-            definitions = ordered()
-            version = rules_version(definitions)
-            summary["rules_version"] = version
-            summary["snapshot"] = write_bulk_snapshot(source, snapshot)
-            result = engine.run(snapshot=snapshot, as_of=as_of, definitions=definitions)
-        else:
-            with open_database() as db:
-                actor = operator_for(db, org_slug, "stratify")
-                with db.transaction() as session:
-                    org = session.get_one(Organization, actor.org_id)
-                    rules_file = rules_path_for_org(org.slug, db.settings.rules_dir)
-                    rules = rules_load(rules_file)
-                    definitions = stratification_definitions(rules)
-                    version = rules_version(definitions)
-                    summary["rules_version"] = version
-                    summary["rules_file"] = str(rules_file)
-                    summary["programs_rules_version"] = rules.version
-                    summary["snapshot"] = write_record_store_snapshot(
-                        session=session, actor=actor, directory=snapshot
-                    )
-                result = engine.run(snapshot=snapshot, as_of=as_of, definitions=definitions)
-                summary.update(unmapped_summary(result))
-                with db.transaction() as session:
-                    run = stratification_run_save(
-                        session=session,
-                        actor=actor,
-                        as_of=as_of,
-                        engine=engine.name,
-                        rules_version=version,
-                        started_at=started,
-                        finished_at=now(),
-                        scores=result.scores,
-                        evidence=result.evidence,
-                        summary=dict(summary),
-                    )
-                    identified = stratification_run_identify(
-                        session=session,
-                        actor=actor,
-                        run=run,
-                        flags=program_flags(result.scores, result.evidence),
-                        rules=rules,
-                    )
-                    summary["run"] = run.uuid
-                    summary["identified"] = {
-                        "flagged_patients": identified.flagged_patients,
-                        "new": identified.newly_identified,
-                        "outcomes": identified.outcomes,
-                    }
+    if source is not None:
+        definitions = ordered()
+        version = rules_version(definitions)
+        summary["rules_version"] = version
+        with tempfile.TemporaryDirectory(prefix="carenav-snapshot-") as tmp:
+            summary["snapshot"] = write_bulk_snapshot(source, Path(tmp))
+            result = engine.run(snapshot=Path(tmp), as_of=as_of, definitions=definitions)
+    else:
+        with open_database() as db:
+            actor = operator_for(db, org_slug, "stratify")
+            job = stratification_job_run(
+                sessions=db.sessions, actor=actor, engine=engine, as_of=as_of, rules_dir=db.settings.rules_dir
+            )
+        result, version = job.result, job.summary["rules_version"]
+        summary.update(job.summary)
     summary.update(unmapped_summary(result))
     summary["patients"] = result.scores.num_rows
     summary["evidence_rows"] = result.evidence.num_rows
