@@ -60,9 +60,12 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 class Measured:
     label: str
     seconds: float
+    cpu_seconds: float  # user + system of the process and the descendants it waited for
     max_rss_mb: float  # the process's own peak (wait4)
     tree_peak_mb: float  # peak of the summed RSS of the process and its descendants (sampled)
+    load: float  # 1-minute load average when it ended (other work on the machine)
     output: dict[str, Any] = field(default_factory=dict)  # its last stdout line, when JSON
+    failed: str | None = None  # why it did not finish
 
 
 def _children() -> dict[int, list[int]]:
@@ -92,14 +95,24 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(label: str, command: list[str], work: Path, *, timeout: float | None = None) -> Measured | None:
-    """Run ``command``; its wall time, its peak RSS and its process tree's; its last JSON stdout line.
-    None when it ran past ``timeout`` seconds (then its process group, which it leads, is killed)."""
-    stdout_path = work / f"{label.replace(' ', '_')}.out"
+def measure(
+    label: str,
+    command: list[str],
+    work: Path,
+    *,
+    timeout: float | None = None,
+    env: dict[str, str] | None = None,
+) -> Measured:
+    """Run ``command`` (its stdout and stderr to files in ``work``); its wall and CPU time, its peak RSS and
+    its process tree's, its last JSON stdout line; ``failed`` says why when it exited non-zero or ran past
+    ``timeout`` seconds (its process group, which it leads, is then killed)."""
+    stem = work / label.replace(" ", "_")
     print(f"  ... {label}", flush=True)
-    with stdout_path.open("w") as stdout:
+    with stem.with_suffix(".out").open("w") as stdout, stem.with_suffix(".err").open("w") as stderr:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=stdout, start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=stdout, stderr=stderr, start_new_session=True, env={**os.environ, **(env or {})}
+        )
         peak = [0]
         done = threading.Event()
         late = [False]
@@ -118,21 +131,30 @@ def measure(label: str, command: list[str], work: Path, *, timeout: float | None
         done.set()
         sampler.join()
         process.returncode = os.waitstatus_to_exitcode(status)
-    text = stdout_path.read_text()
+    failed = None
     if late[0]:
-        print(f"  {label}: stopped after {seconds:.0f} s (--timeout)")
-        return None
-    if process.returncode != 0:
-        sys.exit(f"{label} failed (exit {process.returncode}):\n{text[-2000:]}")
+        failed = f"stopped after {seconds:.0f} s (timeout)"
+    elif process.returncode != 0:
+        errors = [line for line in stem.with_suffix(".err").read_text().splitlines() if "Error" in line]
+        failed = (errors[-1] if errors else f"exit {process.returncode}")[:300]
     output: dict[str, Any] = {}
-    lines = text.strip().splitlines()
-    if lines:
+    lines = stem.with_suffix(".out").read_text().strip().splitlines()
+    if lines and not failed:
         try:
             output = json.loads(lines[-1])
         except ValueError:
             output = {}
     max_rss = usage.ru_maxrss / 1024
-    return Measured(label, seconds, max_rss, max(peak[0] / 2**20, max_rss), output)
+    return Measured(
+        label,
+        seconds,
+        usage.ru_utime + usage.ru_stime,
+        max_rss,
+        max(peak[0] / 2**20, max_rss),
+        os.getloadavg()[0],
+        output,
+        failed,
+    )
 
 
 # --------------------------------------------------------------------------- steps run in subprocesses
@@ -158,7 +180,16 @@ def step_engine(engine_name: str, snapshot: str, out: str, which: str, profile: 
     timings: list[tuple[str, float, float]] = []
     if profile:
         _profile_duckdb(timings)
-    definitions = ordered() if which == "all" else ordered([CROSSWALK, CHARLSON])
+    definitions = ordered() if which in ("all", "no-evidence") else ordered([CROSSWALK, CHARLSON])
+    if which == "no-evidence":  # what the run costs without its explanation rows (an experiment)
+        from dataclasses import replace
+
+        nothing = (
+            "SELECT CAST(NULL AS VARCHAR) AS patient_id, CAST(NULL AS VARCHAR) AS model, "
+            "CAST(NULL AS VARCHAR) AS component, CAST(NULL AS DOUBLE) AS points, "
+            "CAST(NULL AS VARCHAR) AS evidence WHERE FALSE"
+        )
+        definitions = [replace(d, evidence_sql=nothing) for d in definitions]
     engine = engine_named(engine_name)
     started = time.perf_counter()
     result = engine.run(snapshot=Path(snapshot), as_of=AS_OF, definitions=definitions)
@@ -175,8 +206,6 @@ def step_engine(engine_name: str, snapshot: str, out: str, which: str, profile: 
         "evidence_mb": result.evidence.nbytes / 2**20,
         "definitions": [d.name for d in definitions],
     }
-    if profile:
-        report["profile"] = timings
     print(json.dumps(report))
 
 
@@ -197,6 +226,10 @@ def _profile_duckdb(timings: list[tuple[str, float, float]]) -> None:
             if hasattr(value, "fetchall") and rest:
                 value = _Fetched(value.fetchall())
             timings.append((label(sql, rest), round(time.perf_counter() - started, 3), round(_rss_mb())))
+            print(
+                f"profile: {timings[-1][1]:7.2f} s {timings[-1][2]:6.0f} MB  {timings[-1][0]}",
+                file=sys.stderr,
+            )
             return value
 
         return wrapper
@@ -386,9 +419,16 @@ def _self(*args: str) -> list[str]:
 
 
 def _line(label: str, m: Measured, patients: int, extra: str = "") -> None:
+    if m.failed:
+        print(
+            f"{label:<36} FAILED after {m.seconds:.1f} s (CPU {m.cpu_seconds:.1f} s), peak RSS "
+            f"{m.max_rss_mb:,.0f} MB (tree {m.tree_peak_mb:,.0f} MB): {m.failed}"
+        )
+        return
     print(
-        f"{label:<34} {m.seconds:8.1f} s  {patients / m.seconds:>11,.0f} patients/s  "
-        f"peak RSS {m.max_rss_mb:7,.0f} MB (tree {m.tree_peak_mb:7,.0f} MB){extra}"
+        f"{label:<36} {m.seconds:7.1f} s  CPU {m.cpu_seconds:7.1f} s  "
+        f"{patients / m.seconds:>9,.0f} patients/s  "
+        f"peak RSS {m.max_rss_mb:6,.0f} MB (tree {m.tree_peak_mb:6,.0f} MB)  load {m.load:.1f}{extra}"
     )
 
 
@@ -414,20 +454,16 @@ def run(args: argparse.Namespace) -> None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _must(measured: Measured | None) -> Measured:
-    assert measured is not None  # only runs with a timeout can come back empty
-    return measured
-
-
-def _run(args: argparse.Namespace, work: Path) -> None:
+def _prepare(args: argparse.Namespace, work: Path, measured: dict[str, Measured]) -> tuple[Path, Path, int]:
+    """The population and the snapshot: reused, or generated and built (and measured)."""
     if args.snapshot:
-        population = Path(args.population or args.snapshot)
-        snapshot = Path(args.snapshot)
         import pyarrow.parquet as pq
 
+        snapshot = Path(args.snapshot)
         patients = pq.read_metadata(snapshot / "patients.parquet").num_rows
         print(f"snapshot: {snapshot} ({patients:,} patients, reused)")
-    elif args.population:
+        return Path(args.population or snapshot), snapshot, patients
+    if args.population:
         population = Path(args.population)
         patients = _population_size(population)
         print(f"population: {population} ({patients:,} patients, reused)")
@@ -438,192 +474,198 @@ def _run(args: argparse.Namespace, work: Path) -> None:
         free = shutil.disk_usage(work).free
         if free < need:
             sys.exit(
-                f"{work}: {free / 1e9:.0f} GB free, {need / 1e9:.0f} GB needed; "
-                "pass --workdir or --population"
+                f"{work}: {free / 1e9:.0f} GB free, {need / 1e9:.0f} GB needed; use --workdir or --population"
             )
-        synth = _must(
-            measure(
-                "carenav synth",
-                [
-                    str(CARENAV),
-                    "synth",
-                    "--patients",
-                    str(patients),
-                    "--seed",
-                    str(args.seed),
-                    "--out",
-                    str(population),
-                    "--workers",
-                    str(args.workers),
-                    "--json",
-                ],
-                work,
-            )
-        )
-        _line("population (carenav synth)", synth, patients, f"  workers={args.workers}")
+        synth = [str(CARENAV), "synth", "--patients", str(patients), "--seed", str(args.seed)]
+        synth += ["--out", str(population), "--workers", str(args.workers), "--json"]
+        measured["synth"] = measure("carenav synth", synth, work)
+        if measured["synth"].failed:
+            sys.exit(f"carenav synth failed: {measured['synth'].failed}")
+    size = sum(f.stat().st_size for f in population.glob("*.ndjson"))
+    print(f"NDJSON: {size / 1e9:.2f} GB, {size / patients / 1e3:.1f} KB per patient")
+    snapshot = work / "snapshot"
+    measured["snapshot"] = measure("snapshot", _self("_snapshot", str(population), str(snapshot)), work)
+    if measured["snapshot"].failed:
+        sys.exit(f"the snapshot failed: {measured['snapshot'].failed}")
+    return population, snapshot, patients
+
+
+def _run(args: argparse.Namespace, work: Path) -> None:
     measured: dict[str, Measured] = {}
-    if not args.snapshot:
-        size = sum(f.stat().st_size for f in population.glob("*.ndjson"))
-        print(f"NDJSON: {size / 1e9:.2f} GB, {size / patients / 1e3:.1f} KB per patient")
-        snapshot = work / "snapshot"
-        measured["snapshot"] = _must(
-            measure("snapshot", _self("_snapshot", str(population), str(snapshot)), work)
-        )
+    population, snapshot, patients = _prepare(args, work, measured)
     scores, charlson_scores = work / "scores.parquet", work / "charlson.parquet"
-    snapshot_mb = sum(f.stat().st_size for f in snapshot.glob("*.parquet")) / 2**20
     profile = ["--profile"] if args.profile else []
-    measured["full"] = _must(
-        measure("duckdb full", _self("_engine", "duckdb", str(snapshot), str(scores), "all", *profile), work)
-    )
-    measured["charlson"] = _must(
-        measure(
-            "duckdb charlson",
-            _self("_engine", "duckdb", str(snapshot), str(charlson_scores), "charlson"),
+    engine = ["_engine", "duckdb", str(snapshot)]
+    measured["full"] = measure("duckdb full", _self(*engine, str(scores), "all", *profile), work)
+    if measured["full"].failed and args.retry_memory:
+        measured["full_retry"] = measure(
+            "duckdb full retry",
+            _self(*engine, str(scores), "all", *profile),
             work,
+            env={"CARENAV_DUCKDB_MEMORY": args.retry_memory},
         )
+    measured["scores_only"] = measure(
+        "duckdb no evidence", _self(*engine, str(work / "ne.parquet"), "no-evidence"), work
     )
-    peers_ok = not args.no_peers
-    if peers_ok:
-        measured["inputs"] = _must(
-            measure(
-                "peer inputs",
-                _self("_peer_inputs", str(snapshot), str(scores), str(work), str(args.sample)),
-                work,
-            )
+    measured["charlson"] = measure("duckdb charlson", _self(*engine, str(charlson_scores), "charlson"), work)
+    have_scores = scores.exists()
+    if not args.no_peers and have_scores:
+        inputs = _self("_peer_inputs", str(snapshot), str(scores), str(work), str(args.sample))
+        measured["inputs"] = measure("peer inputs", inputs, work)
+        como_in, como_out = work / "comorbidipy_in.parquet", work / "comorbidipy_out.parquet"
+        measured["comorbidipy"] = measure(
+            "comorbidipy", [str(PEERS_PYTHON), str(COMORBIDIPY_SCRIPT), str(como_in), str(como_out)], work
         )
-        measured["comorbidipy"] = _must(
-            measure(
-                "comorbidipy",
-                [
-                    str(PEERS_PYTHON),
-                    str(COMORBIDIPY_SCRIPT),
-                    str(work / "comorbidipy_in.parquet"),
-                    str(work / "comorbidipy_out.parquet"),
-                ],
-                work,
-            )
-        )
-        measured["hccpy"] = _must(measure("hccpy", _self("_hccpy", str(work)), work))
-    spark, spark_tried = None, False
-    if (
+        measured["hccpy"] = measure("hccpy", _self("_hccpy", str(work)), work)
+    spark_wanted = (
         not args.no_spark
-        and importlib.util.find_spec("pyspark")
+        and importlib.util.find_spec("pyspark") is not None
         and (ROOT / "src/carenav/analytics/engines/spark_engine.py").exists()
-    ):
-        spark = measure(
+    )
+    if spark_wanted:
+        spark_out = str(work / "spark.parquet")
+        measured["spark"] = measure(
             "spark full",
-            _self("_engine", "spark", str(snapshot), str(work / "spark.parquet"), "all"),
+            _self("_engine", "spark", str(snapshot), spark_out, "all"),
             work,
             timeout=args.spark_timeout,
         )
-        spark_tried = True
     if args.cli and not args.snapshot:
-        measured["cli"] = _must(
-            measure(
-                "carenav stratify --from",
-                [
-                    str(CARENAV),
-                    "stratify",
-                    "--from",
-                    str(population),
-                    "--as-of",
-                    AS_OF.isoformat(),
-                    "--out",
-                    str(work / "cli.parquet"),
-                ],
-                work,
-            )
+        command = [str(CARENAV), "stratify", "--from", str(population), "--as-of", AS_OF.isoformat()]
+        measured["cli"] = measure(
+            "carenav stratify --from", [*command, "--out", str(work / "cli.parquet")], work
         )
+    _report(args, work, measured, patients, snapshot, scores, charlson_scores, spark_wanted)
 
-    # ------------------------------------------------------------------ figures
-    full, charlson = measured["full"], measured["charlson"]
+
+def _report(
+    args: argparse.Namespace,
+    work: Path,
+    measured: dict[str, Measured],
+    patients: int,
+    snapshot: Path,
+    scores: Path,
+    charlson_scores: Path,
+    spark_wanted: bool,
+) -> None:
     print()
-    print(f"=== {patients:,} patients, as of {AS_OF} ===")
+    print(
+        f"=== {patients:,} patients, as of {AS_OF}; wall and CPU time, peak memory of each step's process ==="
+    )
+    if "synth" in measured:
+        _line("population (carenav synth)", measured["synth"], patients, f"  workers={args.workers}")
     if "snapshot" in measured:
+        snapshot_mb = sum(f.stat().st_size for f in snapshot.glob("*.parquet")) / 2**20
         counts = measured["snapshot"].output.get("counts", {})
         _line(
             "snapshot (NDJSON -> Parquet)",
             measured["snapshot"],
             patients,
-            f"  {snapshot_mb:,.0f} MB: {counts}",
+            f"\n{'':<36} {snapshot_mb:,.0f} MB: {counts}",
         )
-    fo = full.output
+    full = measured["full"]
+    _line("carenav full run, DuckDB", full, patients, _engine_detail(full))
+    if "full_retry" in measured:
+        retry = measured["full_retry"]
+        _line(f"  same, memory limit {args.retry_memory}", retry, patients, _engine_detail(retry))
+    ran = full if not full.failed else measured.get("full_retry", full)
     _line(
-        "carenav full run, DuckDB",
-        full,
+        "carenav without evidence rows",
+        measured["scores_only"],
         patients,
-        f"\n{'':<34} engine {fo['engine_s']:.1f} s + write {fo['write_s']:.1f} s; {fo['columns']} columns, "
-        f"{fo['evidence_rows']:,} evidence rows ({fo['evidence_mb']:,.0f} MB in Arrow)",
+        _engine_detail(measured["scores_only"]),
     )
-    _line(
-        "carenav Charlson only, DuckDB", charlson, patients, f"  engine {charlson.output['engine_s']:.1f} s"
-    )
+    charlson = measured["charlson"]
+    _line("carenav Charlson only, DuckDB", charlson, patients, _engine_detail(charlson))
+    fast = not full.failed and full.seconds <= TARGET_SECONDS
     print(
-        f"target full run <= {TARGET_SECONDS:.0f} s: {_verdict(full.seconds <= TARGET_SECONDS)} "
-        f"({full.seconds:.1f} s); <= {TARGET_MB / 1024:.0f} GB: {_verdict(full.tree_peak_mb <= TARGET_MB)} "
-        f"({full.tree_peak_mb / 1024:.2f} GB)"
+        f"target full run <= {TARGET_SECONDS:.0f} s: {_verdict(fast)} "
+        f"({'failed' if full.failed else f'{full.seconds:.1f} s'}); <= {TARGET_MB / 1024:.0f} GB: "
+        f"{_verdict(not full.failed and full.tree_peak_mb <= TARGET_MB)} ({full.tree_peak_mb / 1024:.2f} GB)"
     )
-    if args.profile and "profile" in fo:
-        print("where the full run's time goes (statement, seconds, RSS MB after it), slowest first:")
-        for where, seconds, rss in sorted(fo["profile"], key=lambda t: -t[1])[:25]:
-            print(f"  {seconds:7.2f} s  {rss:6.0f} MB  {where}")
-    if peers_ok:
+    for m in (full, measured.get("full_retry")):
+        if m is not None and args.profile:
+            _print_profile(m, work)
+    if "comorbidipy" in measured:
         como, hcc = measured["comorbidipy"], measured["hccpy"]
         co, ho = como.output, hcc.output
-        _line(
-            "comorbidipy Charlson (peers venv)",
-            como,
-            patients,
-            f"\n{'':<34} read {co['read_s']:.1f} s + score {co['score_s']:.1f} s "
-            f"+ write {co['write_s']:.1f} s; "
-            f"{co['rows_in']:,} diagnosis rows; comorbidipy {co['comorbidipy']}, polars {co['polars']}, "
-            f"Python {co['python']}",
+        detail = (
+            f"\n{'':<36} read {co.get('read_s', 0):.1f} s + score {co.get('score_s', 0):.1f} s + write "
+            f"{co.get('write_s', 0):.1f} s; {co.get('rows_in', 0):,} diagnosis rows; comorbidipy "
+            f"{co.get('comorbidipy')}, polars {co.get('polars')}, Python {co.get('python')}"
         )
+        _line("comorbidipy Charlson (peers venv)", como, patients, detail)
         n = ho["patients"]
         per24, per28 = ho["v24_s"] / n, ho["v28_s"] / n
         print(
-            f"{'hccpy V24 / V28 (sample)':<34} {n:,} patients: V24 {1 / per24:,.0f} patients/s "
+            f"{'hccpy V24 / V28 (sample)':<36} {n:,} patients: V24 {1 / per24:,.0f} patients/s "
             f"({ho['v24_equal']:,} equal to ours), V28 {1 / per28:,.0f} patients/s "
             f"({ho['v28_equal']:,} equal)"
         )
         agreement = compare_comorbidipy(charlson_scores, work / "comorbidipy_out.parquet")
+        other = agreement["patients"] - agreement["equal"] - agreement["aids_quan2011_weight"]
         print(
             f"comorbidipy vs ours, every patient: {agreement['equal']:,} of {agreement['patients']:,} equal; "
             f"{agreement['aids_quan2011_weight']:,} differ only by comorbidipy's Quan-2011 AIDS weight "
             "(2 vs 4); "
-            f"{agreement['patients'] - agreement['equal'] - agreement['aids_quan2011_weight']:,} otherwise "
-            f"({agreement['no_diagnosis']:,} without a counted diagnosis, absent from comorbidipy's output, "
-            "compared as 0)"
+            f"{other:,} otherwise ({agreement['no_diagnosis']:,} without a counted diagnosis are absent from "
+            "comorbidipy's output and compared as 0)"
         )
         ours_c, theirs_c = patients / charlson.seconds, patients / como.seconds
         print(
-            f"target Charlson at least as fast as comorbidipy: {_verdict(ours_c >= theirs_c)} "
-            f"(ours {ours_c:,.0f} vs comorbidipy {theirs_c:,.0f} patients/s, x{ours_c / theirs_c:.2f})"
+            f"target Charlson at least as fast as comorbidipy: {_verdict(ours_c >= theirs_c)} (ours "
+            f"{ours_c:,.0f} vs comorbidipy {theirs_c:,.0f} patients/s, x{ours_c / theirs_c:.2f}; CPU time "
+            f"{charlson.cpu_seconds:.1f} s vs {como.cpu_seconds:.1f} s)"
         )
         peers_per_patient = como.seconds / patients + per24 + per28
-        ours_f = patients / full.seconds
-        ratio = ours_f * peers_per_patient
-        print(
-            f"target full run >= 10x the peers' combined throughput: {_verdict(ratio >= 10)} "
-            f"(ours {ours_f:,.0f} patients/s, all scores; peers {1 / peers_per_patient:,.0f} patients/s for "
-            f"Charlson + HCC V24 + V28 = comorbidipy {como.seconds / patients * 1e6:.1f} us + hccpy V24 "
-            f"{per24 * 1e6:.0f} us + V28 {per28 * 1e6:.0f} us per patient; x{ratio:,.1f})"
-        )
-    if spark is not None:
-        _line("carenav full run, Spark local", spark, patients, f"  engine {spark.output['engine_s']:.1f} s")
-        same = compare_engines(scores, work / "spark.parquet")
-        differing = {k: v for k, v in same.items() if k not in ("rows", "duckdb_rows", "other_rows")}
-        identical = not differing and same["rows"] == same["duckdb_rows"] == same["other_rows"]
-        print(f"Spark vs DuckDB per-patient results: {'identical' if identical else 'DIFFERENT'} ({same})")
-    elif spark_tried:
-        print(f"Spark local: did not finish within --spark-timeout {args.spark_timeout:.0f} s")
-    elif not args.no_spark:
-        print(
-            "Spark: no Spark engine in this tree (carenav.analytics.engines.spark_engine) "
-            "or no pyspark; skipped"
-        )
+        for label, m in (("full run", ran), ("run without evidence", measured["scores_only"])):
+            if m.failed:
+                continue
+            ours_f = patients / m.seconds
+            ratio = ours_f * peers_per_patient
+            print(
+                f"target {label} >= 10x the peers' combined throughput: {_verdict(ratio >= 10)} (ours "
+                f"{ours_f:,.0f} patients/s, every score; peers {1 / peers_per_patient:,.0f} patients/s for "
+                f"Charlson + HCC V24 + V28 = comorbidipy {como.seconds / patients * 1e6:.0f} us + hccpy V24 "
+                f"{per24 * 1e6:.0f} us + V28 {per28 * 1e6:.0f} us per patient; x{ratio:,.1f})"
+            )
+    if "spark" in measured:
+        spark = measured["spark"]
+        _line("carenav full run, Spark local", spark, patients, _engine_detail(spark))
+        if not spark.failed:
+            same = compare_engines(scores if scores.exists() else work / "ne.parquet", work / "spark.parquet")
+            differing = {k: v for k, v in same.items() if k not in ("rows", "duckdb_rows", "other_rows")}
+            identical = not differing and same["rows"] == same["duckdb_rows"] == same["other_rows"]
+            print(
+                f"Spark vs DuckDB per-patient results: {'identical' if identical else 'DIFFERENT'} ({same})"
+            )
+    elif not args.no_spark and not spark_wanted:
+        print("Spark: no Spark engine in this tree (carenav.analytics.engines.spark_engine) or no pyspark")
     if "cli" in measured:
         _line("carenav stratify --from (end to end)", measured["cli"], patients)
+
+
+def _engine_detail(m: Measured) -> str:
+    o = m.output
+    if m.failed or not o:
+        return ""
+    return (
+        f"\n{'':<36} engine {o['engine_s']:.1f} s + write {o['write_s']:.1f} s; {o['columns']} columns, "
+        f"{o['evidence_rows']:,} evidence rows ({o['evidence_mb']:,.0f} MB as Arrow)"
+    )
+
+
+def _print_profile(m: Measured, work: Path) -> None:
+    """The statements of a profiled DuckDB run (kept on its stderr, even when it failed), slowest first."""
+    rows = []
+    for line in (work / m.label.replace(" ", "_")).with_suffix(".err").read_text().splitlines():
+        if line.startswith("profile:"):
+            seconds, _s, rss, _mb, where = line.removeprefix("profile:").split(maxsplit=4)
+            rows.append((float(seconds), float(rss), where))
+    print(f"where the time of '{m.label}' goes (statement, seconds, RSS MB after it), slowest first:")
+    for seconds, rss, where in sorted(rows, key=lambda r: -r[0])[:15]:
+        print(f"  {seconds:7.2f} s  {rss:6.0f} MB  {where}")
+    print(f"  {sum(r[0] for r in rows):7.2f} s  in all {len(rows)} statements")
 
 
 def main() -> None:
@@ -660,6 +702,11 @@ def main() -> None:
     parser.add_argument("--no-spark", action="store_true", help="skip the Spark run")
     parser.add_argument("--cli", action="store_true", help="also time `carenav stratify --from` end to end")
     parser.add_argument("--profile", action="store_true", help="time every statement of the DuckDB full run")
+    parser.add_argument(
+        "--retry-memory",
+        default="10GB",
+        help="when the full run fails (out of memory), run it again with this DuckDB memory limit ('' = no)",
+    )
     run(parser.parse_args())
 
 
