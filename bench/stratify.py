@@ -215,28 +215,63 @@ def _rss_mb() -> float:
 
 
 def _profile_duckdb(timings: list[tuple[str, float, float]]) -> None:
-    """Time every statement the DuckDB engine runs (and this process's RSS after it), by wrapping the
-    engine module's statement helpers; the engine itself is unchanged."""
+    """Time every statement the DuckDB engine runs, with this process's RSS after it, DuckDB's peak buffer
+    memory and its three slowest operators (DuckDB's JSON profiling), by wrapping the engine module's
+    statement helpers; the engine itself is unchanged. One ``profile: {json}`` line a statement, on stderr."""
     from carenav.analytics.engines import duckdb_engine
 
-    def timed(function: Any, label: Any) -> Any:
+    folder = Path(tempfile.mkdtemp(prefix="carenav-profile-"))
+
+    def timed(function: Any, label: Any, profiled: bool) -> Any:
         def wrapper(con: Any, sql: str, *rest: Any) -> Any:
+            target = folder / f"{len(timings)}.json"
+            if profiled:
+                con.execute("SET enable_profiling = 'json'")
+                con.execute(f"SET profiling_output = '{target}'")
             started = time.perf_counter()
             value = function(con, sql, *rest)
             if hasattr(value, "fetchall") and rest:
                 value = _Fetched(value.fetchall())
-            timings.append((label(sql, rest), round(time.perf_counter() - started, 3), round(_rss_mb())))
-            print(
-                f"profile: {timings[-1][1]:7.2f} s {timings[-1][2]:6.0f} MB  {timings[-1][0]}",
-                file=sys.stderr,
-            )
+            seconds = time.perf_counter() - started
+            if profiled:
+                con.execute("SET enable_profiling = 'no_output'")
+            timings.append((label(sql, rest), round(seconds, 3), round(_rss_mb())))
+            entry: dict[str, Any] = {"where": timings[-1][0], "s": timings[-1][1], "rss_mb": timings[-1][2]}
+            if target.exists():
+                entry.update(_operators(json.loads(target.read_text())))
+                target.unlink()
+            print("profile: " + json.dumps(entry), file=sys.stderr, flush=True)
             return value
 
         return wrapper
 
-    duckdb_engine._execute = timed(duckdb_engine._execute, lambda sql, rest: rest[0])  # type: ignore[attr-defined]
-    duckdb_engine._arrow = timed(duckdb_engine._arrow, lambda sql, rest: f"to arrow: {rest[0]}")  # type: ignore[attr-defined]
-    duckdb_engine._run = timed(duckdb_engine._run, lambda sql, rest: " ".join(sql.split())[:70])  # type: ignore[attr-defined]
+    duckdb_engine._execute = timed(duckdb_engine._execute, lambda sql, rest: rest[0], True)  # type: ignore[attr-defined]
+    duckdb_engine._arrow = timed(duckdb_engine._arrow, lambda sql, rest: f"to arrow: {rest[0]}", True)  # type: ignore[attr-defined]
+    duckdb_engine._run = timed(duckdb_engine._run, lambda sql, rest: " ".join(sql.split())[:60], False)  # type: ignore[attr-defined]
+
+
+def _operators(profile: dict[str, Any]) -> dict[str, Any]:
+    """DuckDB's peak buffer memory and the three operators with the most time, from its JSON profile."""
+    found: list[tuple[float, str, int]] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        kind = str(node.get("type") or node.get("operator_type") or "?")
+        timing = float(node.get("timing") or node.get("operator_timing") or 0.0)
+        rows = int(node.get("intermediate_rows") or node.get("operator_cardinality") or 0)
+        extra = node.get("extra_info") or {}
+        detail = extra.get("Join Type") or extra.get("Aggregates") or extra.get("Table") or ""
+        found.append((timing, f"{kind}{' ' + str(detail)[:40] if detail else ''}", rows))
+        for child in node.get("children", []):
+            walk(child)
+
+    for node in profile.get("operator", profile.get("children", [])):
+        walk(node)
+    found.sort(key=lambda t: -t[0])
+    system = profile.get("system", {})
+    return {
+        "peak_buffer_mb": round(int(system.get("peak_buffer_memory", 0)) / 2**20),
+        "top": [f"{t:.2f}s {name} ({rows:,} rows)" for t, name, rows in found[:3]],
+    }
 
 
 class _Fetched:
@@ -659,13 +694,20 @@ def _print_profile(m: Measured, work: Path) -> None:
     """The statements of a profiled DuckDB run (kept on its stderr, even when it failed), slowest first."""
     rows = []
     for line in (work / m.label.replace(" ", "_")).with_suffix(".err").read_text().splitlines():
-        if line.startswith("profile:"):
-            seconds, _s, rss, _mb, where = line.removeprefix("profile:").split(maxsplit=4)
-            rows.append((float(seconds), float(rss), where))
-    print(f"where the time of '{m.label}' goes (statement, seconds, RSS MB after it), slowest first:")
-    for seconds, rss, where in sorted(rows, key=lambda r: -r[0])[:15]:
-        print(f"  {seconds:7.2f} s  {rss:6.0f} MB  {where}")
-    print(f"  {sum(r[0] for r in rows):7.2f} s  in all {len(rows)} statements")
+        if line.startswith("profile: "):
+            rows.append(json.loads(line.removeprefix("profile: ")))
+    print(
+        f"where the time of '{m.label}' goes: seconds, process RSS after it, DuckDB peak buffer; "
+        "top operators"
+    )
+    for row in sorted(rows, key=lambda r: -float(r["s"]))[:12]:
+        print(
+            f"  {row['s']:7.2f} s  {row['rss_mb']:6,.0f} MB  {row.get('peak_buffer_mb', 0):6,} MB  "
+            f"{row['where']}"
+        )
+        for top in row.get("top", []):
+            print(f"  {'':>34}{top}")
+    print(f"  {sum(float(r['s']) for r in rows):7.2f} s  in all {len(rows)} statements")
 
 
 def main() -> None:
