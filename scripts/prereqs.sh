@@ -28,4 +28,16 @@ if ! command -v chromium >/dev/null 2>&1; then
     $in_ci && exit 1
   fi
 fi
+# --- Java for the Spark engine (carenav.analytics.engines.spark_engine; PySpark needs a JRE 17+) ---
+if ! command -v java >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "prereqs: installing Debian's openjdk-17-jre-headless for the Spark engine"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  fi
+  if ! command -v java >/dev/null 2>&1; then
+    echo "prereqs: java is missing (the Spark engine tests need it)" >&2
+    $in_ci && exit 1
+  fi
+fi
+# --- end of the Java block ---
 echo "prereqs: PostgreSQL and Chromium are ready"

@@ -137,7 +137,7 @@ SELECT h.patient_id, 'chronic_conditions' AS model, h.category AS component, CAS
 FROM (
     SELECT ch.patient_id, ch.category, MIN(cl.label) AS label,
            STRING_AGG(ch.code || COALESCE(' from SNOMED CT ' || ch.mapped_from, ''), '; '
-                      ORDER BY ch.code) AS codes
+                      ORDER BY ch.code, ch.mapped_from) AS codes
     FROM chronic_hits AS ch
     JOIN (SELECT DISTINCT category, label FROM chronic_conditions) AS cl ON cl.category = ch.category
     GROUP BY ch.patient_id, ch.category

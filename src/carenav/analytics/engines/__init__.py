@@ -2,7 +2,8 @@
 give the same per-patient results for the same snapshot, as-of date and definitions.
 
 - ``duckdb`` (default): in-process, ``carenav.analytics.engines.duckdb_engine``.
-- ``spark``: Apache Spark (later), running the same SQL transpiled with sqlglot.
+- ``spark``: Apache Spark (PySpark), running the same SQL transpiled with sqlglot,
+  ``carenav.analytics.engines.spark_engine`` (local mode, or ``CARENAV_SPARK_MASTER``).
 """
 
 from __future__ import annotations
@@ -53,5 +54,7 @@ def engine_named(name: str) -> Engine:
 
         return DuckDBEngine()
     if name == "spark":
-        raise InvalidInput("the Spark engine is not available yet", where="--engine")
+        from carenav.analytics.engines.spark_engine import SparkEngine
+
+        return SparkEngine()
     raise InvalidInput(f"unknown engine {name!r} (known: {', '.join(ENGINE_NAMES)})", where="--engine")
