@@ -543,9 +543,9 @@ def _run(args: argparse.Namespace, work: Path) -> None:
         "duckdb no evidence", _self(*engine, str(work / "ne.parquet"), "no-evidence"), work
     )
     measured["charlson"] = measure("duckdb charlson", _self(*engine, str(charlson_scores), "charlson"), work)
-    have_scores = scores.exists()
-    if not args.no_peers and have_scores:
-        inputs = _self("_peer_inputs", str(snapshot), str(scores), str(work), str(args.sample))
+    ours = scores if scores.exists() else work / "ne.parquet"  # the segments hccpy is given
+    if not args.no_peers and ours.exists():
+        inputs = _self("_peer_inputs", str(snapshot), str(ours), str(work), str(args.sample))
         measured["inputs"] = measure("peer inputs", inputs, work)
         como_in, como_out = work / "comorbidipy_in.parquet", work / "comorbidipy_out.parquet"
         measured["comorbidipy"] = measure(
@@ -564,6 +564,9 @@ def _run(args: argparse.Namespace, work: Path) -> None:
             _self("_engine", "spark", str(snapshot), spark_out, "all"),
             work,
             timeout=args.spark_timeout,
+            env={"CARENAV_SPARK_DRIVER_MEMORY": args.spark_driver_memory}
+            if args.spark_driver_memory
+            else None,
         )
     if args.cli and not args.snapshot:
         command = [str(CARENAV), "stratify", "--from", str(population), "--as-of", AS_OF.isoformat()]
@@ -621,7 +624,11 @@ def _report(
     for m in (full, measured.get("full_retry")):
         if m is not None and args.profile:
             _print_profile(m, work)
-    if "comorbidipy" in measured:
+    peers = [measured[k] for k in ("inputs", "comorbidipy", "hccpy") if k in measured]
+    for m in peers:
+        if m.failed:
+            _line(m.label, m, patients)
+    if len(peers) == 3 and not any(m.failed for m in peers) and not measured["charlson"].failed:
         como, hcc = measured["comorbidipy"], measured["hccpy"]
         co, ho = como.output, hcc.output
         detail = (
@@ -732,6 +739,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="carenav synth workers")
     parser.add_argument("--population", help="reuse this `carenav synth` folder instead of generating one")
     parser.add_argument("--snapshot", help="reuse this snapshot folder (kept by an earlier --keep run)")
+    parser.add_argument(
+        "--spark-driver-memory", default="8g", help="CARENAV_SPARK_DRIVER_MEMORY for the Spark run (8g)"
+    )
     parser.add_argument(
         "--spark-timeout", type=float, default=1800.0, help="stop the Spark run after this many seconds"
     )
