@@ -309,8 +309,12 @@ def _materialise(spark: SparkSession, name: str, sql: str, where: str, cached: l
         lambda: frame.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK), where
     )
     cached.append(stored)
-    stored.createOrReplaceTempView(name)
-    return stored
+    # Fresh column ids: the checkpointed rows keep the ids of the columns they were computed from, and a
+    # statement joining them to those sources (``inpatient_discharges`` beside ``encounters``) would
+    # then hold one id on both sides, which Spark's analyzer does not always tell apart.
+    renamed = _guard(partial(stored.toDF, *stored.columns), where)
+    renamed.createOrReplaceTempView(name)
+    return renamed
 
 
 def _sql(spark: SparkSession, sql: str, where: str) -> DataFrame:
