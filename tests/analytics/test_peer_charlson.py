@@ -35,10 +35,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from carenav.analytics.definition import read_reference_table
 from carenav.analytics.definitions import ordered
 from carenav.analytics.definitions.charlson import CHARLSON
 from carenav.analytics.definitions.crosswalk import CROSSWALK, DX_AS_OF_SQL, DX_ICD10_SQL
-from carenav.analytics.engines.duckdb_engine import DuckDBEngine, read_reference_table
+from carenav.analytics.engines.duckdb_engine import DuckDBEngine
 from carenav.analytics.sources.bulk_ndjson import write_bulk_snapshot
 from carenav.synth.generate import DEFAULT_AS_OF, iter_patients
 from tests.databases import IN_CI

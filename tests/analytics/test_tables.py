@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from carenav.analytics.definition import TABLES_DIR
-from carenav.analytics.engines.duckdb_engine import read_reference_table
+from carenav.analytics.definition import TABLES_DIR, read_reference_table
 
 ICD10CM = re.compile(r"^[A-Z][0-9][0-9A-Z]{1,5}$")
 

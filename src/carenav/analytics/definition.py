@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from carenav.errors import InvalidInput
 
 TABLES_DIR = Path(__file__).parent / "tables"
 
@@ -44,3 +47,24 @@ class Definition:
 
     def table_paths(self) -> dict[str, Path]:
         return {name: TABLES_DIR / file for name, file in self.tables.items()}
+
+
+def read_reference_table(path: Path) -> tuple[list[str], list[list[str | None]]]:
+    """Column names and rows of a reference CSV: ``#`` lines before the header cite the source; empty
+    cells are NULL."""
+    if not path.is_file():
+        raise InvalidInput("reference table is missing", where=str(path))
+    with path.open(newline="", encoding="utf-8") as handle:
+        lines = [line for line in handle if not line.startswith("#") and line.strip()]
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if not header:
+        raise InvalidInput("reference table has no header line", where=str(path))
+    rows: list[list[str | None]] = []
+    for number, row in enumerate(reader, start=2):
+        if len(row) != len(header):
+            raise InvalidInput(
+                f"row has {len(row)} cells, the header {len(header)}", where=f"{path.name}, data row {number}"
+            )
+        rows.append([cell if cell != "" else None for cell in row])
+    return header, rows

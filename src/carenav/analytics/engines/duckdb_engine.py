@@ -8,7 +8,6 @@ No extension is loaded (Parquet is built in); nothing is downloaded.
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 from datetime import date
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
+from carenav.analytics.definition import read_reference_table
 from carenav.analytics.definitions import ordered, output_columns
 from carenav.analytics.engines import EVIDENCE_COLUMNS, EngineResult
 from carenav.analytics.snapshot import PARAMS_SCHEMA, PARQUET_SUFFIX, SNAPSHOT_SCHEMA
@@ -27,27 +27,6 @@ if TYPE_CHECKING:
     from carenav.analytics.definition import Definition
 
 DEFAULT_MEMORY_LIMIT = "3GB"
-
-
-def read_reference_table(path: Path) -> tuple[list[str], list[list[str | None]]]:
-    """Column names and rows of a reference CSV: ``#`` lines before the header cite the source; empty
-    cells are NULL."""
-    if not path.is_file():
-        raise InvalidInput("reference table is missing", where=str(path))
-    with path.open(newline="", encoding="utf-8") as handle:
-        lines = [line for line in handle if not line.startswith("#") and line.strip()]
-    reader = csv.reader(lines)
-    header = next(reader, None)
-    if not header:
-        raise InvalidInput("reference table has no header line", where=str(path))
-    rows: list[list[str | None]] = []
-    for number, row in enumerate(reader, start=2):
-        if len(row) != len(header):
-            raise InvalidInput(
-                f"row has {len(row)} cells, the header {len(header)}", where=f"{path.name}, data row {number}"
-            )
-        rows.append([cell if cell != "" else None for cell in row])
-    return header, rows
 
 
 class DuckDBEngine:
@@ -209,4 +188,4 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str, where: str) -> duckdb.Duc
         raise InvalidInput(first_line, where=where) from exc
 
 
-__all__ = ["PARAMS_SCHEMA", "DuckDBEngine", "read_reference_table"]
+__all__ = ["PARAMS_SCHEMA", "DuckDBEngine"]

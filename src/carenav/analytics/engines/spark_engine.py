@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pyarrow as pa
 
+from carenav.analytics.definition import read_reference_table
 from carenav.analytics.definitions import ordered, output_columns
 from carenav.analytics.engines import EVIDENCE_COLUMNS, EngineResult
-from carenav.analytics.engines.duckdb_engine import read_reference_table
 from carenav.analytics.engines.transpile import spark_type, to_spark, to_spark_steps
 from carenav.analytics.snapshot import PARQUET_SUFFIX, SNAPSHOT_SCHEMA
 from carenav.errors import InvalidInput
