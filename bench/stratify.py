@@ -564,9 +564,13 @@ def _run(args: argparse.Namespace, work: Path) -> None:
             _self("_engine", "spark", str(snapshot), spark_out, "all"),
             work,
             timeout=args.spark_timeout,
-            env={"CARENAV_SPARK_DRIVER_MEMORY": args.spark_driver_memory}
-            if args.spark_driver_memory
-            else None,
+            env={
+                "CARENAV_SPARK_DRIVER_MEMORY": args.spark_driver_memory,
+                # the evidence of 1M patients is more than Spark's default 1 GB of results to the driver
+                "PYSPARK_SUBMIT_ARGS": (
+                    f"--conf spark.driver.maxResultSize={args.spark_max_result} pyspark-shell"
+                ),
+            },
         )
     if args.cli and not args.snapshot:
         command = [str(CARENAV), "stratify", "--from", str(population), "--as-of", AS_OF.isoformat()]
@@ -741,6 +745,9 @@ def main() -> None:
     parser.add_argument("--snapshot", help="reuse this snapshot folder (kept by an earlier --keep run)")
     parser.add_argument(
         "--spark-driver-memory", default="8g", help="CARENAV_SPARK_DRIVER_MEMORY for the Spark run (8g)"
+    )
+    parser.add_argument(
+        "--spark-max-result", default="6g", help="spark.driver.maxResultSize for the Spark run (6g)"
     )
     parser.add_argument(
         "--spark-timeout", type=float, default=1800.0, help="stop the Spark run after this many seconds"
