@@ -26,6 +26,7 @@ The temporary folder (population unless `--population`, snapshot, outputs) is re
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib.util
 import json
 import os
@@ -221,6 +222,7 @@ def _profile_duckdb(timings: list[tuple[str, float, float]]) -> None:
     from carenav.analytics.engines import duckdb_engine
 
     folder = Path(tempfile.mkdtemp(prefix="carenav-profile-"))
+    atexit.register(shutil.rmtree, folder, True)
 
     def timed(function: Any, label: Any, profiled: bool) -> Any:
         def wrapper(con: Any, sql: str, *rest: Any) -> Any:
