@@ -291,8 +291,8 @@ def step_peer_inputs(snapshot: str, scores: str, work: str, sample: int) -> None
     import duckdb
     import pyarrow as pa
 
+    from carenav.analytics.definition import read_reference_table
     from carenav.analytics.definitions.crosswalk import DX_AS_OF_SQL, DX_ICD10_SQL, PATIENT_AGE_SQL
-    from carenav.analytics.engines.duckdb_engine import read_reference_table
     from carenav.analytics.hcc_reference import MEDICAID_PLANS, age_on, sex_code
 
     started = time.perf_counter()
