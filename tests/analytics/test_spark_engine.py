@@ -288,3 +288,18 @@ def test_the_cli_hook_names_the_spark_engine() -> None:
     engine = engine_named("spark")
     assert isinstance(engine, SparkEngine)
     assert engine.name == "spark"
+
+
+def test_without_evidence_spark_gives_the_same_scores(spark: SparkSession, tmp_path: Path) -> None:
+    population = Population()
+    population.patient("a")
+    for code in ("I509", "E1122", "N183"):
+        population.dx("a", code)
+    population.patient("b")
+    snapshot = population.write(tmp_path / "snapshot")
+    duck = DuckDBEngine(threads=1, memory_limit="500MB").run(snapshot=snapshot, as_of=AS_OF)
+    lean = SparkEngine(session=spark).run(snapshot=snapshot, as_of=AS_OF, evidence=False)
+    assert lean.evidence.num_rows == 0
+    assert lean.evidence.schema == duck.evidence.schema
+    assert lean.scores == duck.scores, _differences(duck.scores, lean.scores)
+    assert lean.reports.keys() == duck.reports.keys()

@@ -114,7 +114,8 @@ def stratify_command(
         summary["rules_version"] = version
         with tempfile.TemporaryDirectory(prefix="carenav-snapshot-") as tmp:
             summary["snapshot"] = write_bulk_snapshot(source, Path(tmp))
-            result = engine.run(snapshot=Path(tmp), as_of=as_of, definitions=definitions)
+            # Not saved, and --out writes only the scores: no evidence rows to compute.
+            result = engine.run(snapshot=Path(tmp), as_of=as_of, definitions=definitions, evidence=False)
     else:
         with open_database() as db:
             actor = operator_for(db, org_slug, "stratify")
@@ -125,7 +126,8 @@ def stratify_command(
         summary.update(job.summary)
     summary.update(unmapped_summary(result))
     summary["patients"] = result.scores.num_rows
-    summary["evidence_rows"] = result.evidence.num_rows
+    if source is None:  # a run from a folder computes no evidence (it is not saved)
+        summary["evidence_rows"] = result.evidence.num_rows
     if out is not None:
         write_output(result, out)
         summary["out"] = str(out)

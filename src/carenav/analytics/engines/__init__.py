@@ -26,8 +26,9 @@ EVIDENCE_COLUMNS = ("patient_id", "model", "component", "points", "evidence")
 @dataclass
 class EngineResult:
     """``scores``: one row per patient, ``patient_id`` then every definition's columns, sorted by
-    ``patient_id``. ``evidence``: the explanation rows (EVIDENCE_COLUMNS), sorted. ``reports``: each
-    definition's named reports (``unmapped_codes``...)."""
+    ``patient_id``. ``evidence``: the explanation rows (EVIDENCE_COLUMNS), sorted; no rows when the run
+    was asked for none (``Engine.run(evidence=False)``). ``reports``: each definition's named reports
+    (``unmapped_codes``...)."""
 
     scores: pa.Table
     evidence: pa.Table
@@ -38,10 +39,25 @@ class Engine(Protocol):
     name: str
 
     def run(
-        self, *, snapshot: Path, as_of: date, definitions: list[Definition] | None = None
+        self,
+        *,
+        snapshot: Path,
+        as_of: date,
+        definitions: list[Definition] | None = None,
+        evidence: bool = True,
     ) -> EngineResult:
-        """Score every patient of the snapshot directory (``<table>.parquet`` per snapshot table)."""
+        """Score every patient of the snapshot directory (``<table>.parquet`` per snapshot table).
+        ``evidence=False``: the evidence rows are not computed (``EngineResult.evidence`` is empty)."""
         ...
+
+
+def no_evidence() -> pa.Table:
+    """The evidence of a run asked for none: no rows, the columns and types of EVIDENCE_COLUMNS."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [(name, pa.float64() if name == "points" else pa.string()) for name in EVIDENCE_COLUMNS]
+    ).empty_table()
 
 
 ENGINE_NAMES = ("duckdb", "spark")

@@ -2,13 +2,18 @@
 
 Loads the snapshot tables and the reference tables, runs the definitions in dependency order (each
 definition's views, then its scores, materialised as tables), checks each gives exactly one row per
-patient, and returns the joined scores, the evidence rows and the reports as Arrow tables.
-No extension is loaded (Parquet is built in); nothing is downloaded.
+patient, and returns the joined scores, the evidence rows (unless asked for none) and the reports as
+Arrow tables. No extension is loaded (Parquet is built in); nothing is downloaded.
+
+The database is a file in the run's temporary folder, not ``:memory:``: the blocks of its tables can then
+be written out and evicted under the memory limit. A materialised view's table is dropped as soon as no
+statement still to run names it, and so is a snapshot table (but ``patients``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -19,7 +24,7 @@ import pyarrow as pa
 
 from carenav.analytics.definition import read_reference_table
 from carenav.analytics.definitions import ordered, output_columns
-from carenav.analytics.engines import EVIDENCE_COLUMNS, EngineResult
+from carenav.analytics.engines import EVIDENCE_COLUMNS, EngineResult, no_evidence
 from carenav.analytics.snapshot import PARAMS_SCHEMA, PARQUET_SUFFIX, SNAPSHOT_SCHEMA
 from carenav.errors import InvalidInput
 
@@ -37,11 +42,16 @@ class DuckDBEngine:
         self.threads = threads or os.cpu_count() or 1
 
     def run(
-        self, *, snapshot: Path, as_of: date, definitions: list[Definition] | None = None
+        self,
+        *,
+        snapshot: Path,
+        as_of: date,
+        definitions: list[Definition] | None = None,
+        evidence: bool = True,
     ) -> EngineResult:
         chosen = ordered(definitions)
         with tempfile.TemporaryDirectory(prefix="carenav-duckdb-") as spill:
-            con = duckdb.connect(":memory:")
+            con = duckdb.connect(str(Path(spill) / "run.duckdb"))
             try:
                 _run(con, f"SET memory_limit = '{self.memory_limit}'")
                 _run(con, f"SET threads = {int(self.threads)}")
@@ -50,7 +60,7 @@ class DuckDBEngine:
                 _run(con, f"SET temp_directory = '{_quote(spill)}'")
                 self._load_snapshot(con, snapshot)
                 _run(con, f"CREATE TABLE params AS SELECT CAST('{as_of.isoformat()}' AS DATE) AS as_of")
-                return self._run_definitions(con, chosen)
+                return self._run_definitions(con, chosen, evidence=evidence)
             finally:
                 con.close()
 
@@ -101,15 +111,22 @@ class DuckDBEngine:
 
     # -- running ---------------------------------------------------------------------------------
 
-    def _run_definitions(self, con: duckdb.DuckDBPyConnection, chosen: list[Definition]) -> EngineResult:
+    def _run_definitions(
+        self, con: duckdb.DuckDBPyConnection, chosen: list[Definition], *, evidence: bool
+    ) -> EngineResult:
         columns = output_columns(chosen)
         loaded: set[str] = set()
         patient_count = _scalar(con, "SELECT COUNT(*) FROM patients")
-        for definition in chosen:
+        # Every statement still to run after each definition's own: a view's table is dropped once none
+        # of them names it (a name in the text is enough to keep it: the check errs on keeping).
+        later = _later_statements(chosen, evidence=evidence)
+        views = [table for table in SNAPSHOT_SCHEMA if table != "patients"]  # patients: the final join
+        for index, definition in enumerate(chosen):
             where = f"definition {definition.name}"
             self._load_reference_tables(con, definition, loaded)
             for view, sql in definition.views.items():
                 _execute(con, f"CREATE TABLE {view} AS {sql}", f"{where}, view {view}").fetchall()
+                views.append(view)
             _execute(
                 con, f"CREATE TABLE {definition.name} AS {definition.scores_sql}", f"{where}, scores"
             ).fetchall()
@@ -125,6 +142,9 @@ class DuckDBEngine:
                     f"scores have {rows} rows for {distinct} patients; the snapshot has {patient_count}",
                     where=where,
                 )
+            for view in [v for v in views if not _names(later[index], v)]:
+                _run(con, f"DROP TABLE {view}")
+                views.remove(view)
         select = ["p.patient_id"]
         joins = []
         for index, definition in enumerate(chosen):
@@ -138,24 +158,43 @@ class DuckDBEngine:
         )
         assert scores is not None
         assert scores.column_names == columns
+        reports: dict[str, pa.Table] = {}
+        for definition in chosen:
+            for report, sql in definition.reports.items():
+                reports[report] = _arrow(con, sql, f"definition {definition.name}, report {report}")
+        if not evidence:
+            return EngineResult(scores=scores, evidence=no_evidence(), reports=reports)
         evidence_parts = [
             f"SELECT CAST(patient_id AS VARCHAR) AS patient_id, CAST(model AS VARCHAR) AS model, "
             f"CAST(component AS VARCHAR) AS component, CAST(points AS DOUBLE) AS points, "
             f"CAST(evidence AS VARCHAR) AS evidence FROM ({d.evidence_sql}) AS e{i}"
             for i, d in enumerate(chosen)
         ]
-        evidence = _arrow(
+        rows = _arrow(
             con,
             " UNION ALL ".join(evidence_parts) + " ORDER BY patient_id, model, component, evidence",
             "evidence",
         )
-        assert evidence is not None
-        assert tuple(evidence.column_names) == EVIDENCE_COLUMNS
-        reports: dict[str, pa.Table] = {}
-        for definition in chosen:
-            for report, sql in definition.reports.items():
-                reports[report] = _arrow(con, sql, f"definition {definition.name}, report {report}")
-        return EngineResult(scores=scores, evidence=evidence, reports=reports)
+        assert tuple(rows.column_names) == EVIDENCE_COLUMNS
+        return EngineResult(scores=scores, evidence=rows, reports=reports)
+
+
+def _later_statements(chosen: list[Definition], *, evidence: bool) -> list[str]:
+    """For each definition of ``chosen``, the text of every statement run after its scores: the later
+    definitions' views and scores, and every definition's reports and (when computed) evidence."""
+    final = [sql for d in chosen for sql in d.reports.values()]
+    if evidence:
+        final.extend(d.evidence_sql for d in chosen)
+    texts = []
+    for index in range(len(chosen)):
+        statements = [sql for d in chosen[index + 1 :] for sql in (*d.views.values(), d.scores_sql)]
+        texts.append("\n".join([*statements, *final]))
+    return texts
+
+
+def _names(sql: str, name: str) -> bool:
+    """Whether ``name`` occurs in ``sql`` as a word (case-insensitive)."""
+    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", sql, re.IGNORECASE) is not None
 
 
 def _quote(path: str | Path) -> str:

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from carenav.analytics.definition import read_reference_table
 from carenav.analytics.definitions import ordered, output_columns
-from carenav.analytics.engines import EVIDENCE_COLUMNS, EngineResult
+from carenav.analytics.engines import EVIDENCE_COLUMNS, EngineResult, no_evidence
 from carenav.analytics.engines.transpile import spark_type, to_spark, to_spark_steps
 from carenav.analytics.snapshot import PARQUET_SUFFIX, SNAPSHOT_SCHEMA
 from carenav.errors import InvalidInput
@@ -114,7 +114,12 @@ class SparkEngine:
         self.shuffle_partitions = shuffle_partitions
 
     def run(
-        self, *, snapshot: Path, as_of: date, definitions: list[Definition] | None = None
+        self,
+        *,
+        snapshot: Path,
+        as_of: date,
+        definitions: list[Definition] | None = None,
+        evidence: bool = True,
     ) -> EngineResult:
         chosen = ordered(definitions)
         if not snapshot.is_dir():
@@ -127,7 +132,7 @@ class SparkEngine:
                 _sql(
                     spark, f"SELECT CAST('{as_of.isoformat()}' AS DATE) AS as_of", "params"
                 ).createOrReplaceTempView("params")
-                return self._run_definitions(spark, chosen, cached)
+                return self._run_definitions(spark, chosen, cached, evidence=evidence)
             finally:
                 for frame in cached:
                     frame.unpersist()
@@ -192,7 +197,7 @@ class SparkEngine:
     # -- running ---------------------------------------------------------------------------------
 
     def _run_definitions(
-        self, spark: SparkSession, chosen: list[Definition], cached: list[DataFrame]
+        self, spark: SparkSession, chosen: list[Definition], cached: list[DataFrame], *, evidence: bool
     ) -> EngineResult:
         columns = output_columns(chosen)
         loaded: set[str] = set()
@@ -231,6 +236,13 @@ class SparkEngine:
             raise InvalidInput(
                 f"scores have the columns {scores.column_names}, expected {columns}", where=WHERE
             )
+        reports: dict[str, pa.Table] = {}
+        for definition in chosen:
+            for report, sql in definition.reports.items():
+                where = f"definition {definition.name}, report {report}"
+                reports[report] = _arrow(spark, to_spark(sql, where=where), where)
+        if not evidence:
+            return EngineResult(scores=scores, evidence=no_evidence(), reports=reports)
         evidence_parts = [
             "SELECT CAST(patient_id AS STRING) AS patient_id, CAST(model AS STRING) AS model, "
             "CAST(component AS STRING) AS component, CAST(points AS DOUBLE) AS points, "
@@ -238,21 +250,16 @@ class SparkEngine:
             f"{steps.final(d.evidence_sql, f'definition {d.name}, evidence')}) AS e{i}"
             for i, d in enumerate(chosen)
         ]
-        evidence = _arrow(
+        rows = _arrow(
             spark,
             " UNION ALL ".join(evidence_parts)
             + " ORDER BY patient_id NULLS LAST, model NULLS LAST, component NULLS LAST, "
             "evidence NULLS LAST, points NULLS LAST",
             "evidence",
         )
-        if tuple(evidence.column_names) != EVIDENCE_COLUMNS:
-            raise InvalidInput(f"evidence has the columns {evidence.column_names}", where=WHERE)
-        reports: dict[str, pa.Table] = {}
-        for definition in chosen:
-            for report, sql in definition.reports.items():
-                where = f"definition {definition.name}, report {report}"
-                reports[report] = _arrow(spark, to_spark(sql, where=where), where)
-        return EngineResult(scores=scores, evidence=evidence, reports=reports)
+        if tuple(rows.column_names) != EVIDENCE_COLUMNS:
+            raise InvalidInput(f"evidence has the columns {rows.column_names}", where=WHERE)
+        return EngineResult(scores=scores, evidence=rows, reports=reports)
 
 
 def _run_session(base: SparkSession) -> SparkSession:
