@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from carenav.access import Actor
 from carenav.accounts.models import ApiToken, User
 from carenav.accounts.rules import TokenScope
+from carenav.accounts.services import user_actor
 from carenav.audit.services import audit_record
 from carenav.clock import now
 from carenav.errors import InvalidInput, NotFound, Unauthenticated
@@ -120,15 +121,9 @@ def api_token_verify(*, session: Session, secret: str) -> ApiToken:
 def api_token_actor(token: ApiToken, *, client_addr: str | None = None, channel: str = "fhir") -> Actor:
     """The actor a verified token acts as: its user, with the token's scopes."""
     user = token.user
-    return Actor(
-        org_id=user.org_id,
+    return replace(
+        user_actor(user, client_addr=client_addr, channel=channel),
         label=f"user:{user.username} (token {token.prefix})",
-        kind="user",
-        user_id=user.id,
-        role=user.role,
-        team_id=user.team_id,
-        client_addr=client_addr,
-        channel=channel,
         scopes=token_scopes(token),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor
@@ -33,3 +35,19 @@ def audit_record(
     )
     session.add(event)
     return event
+
+
+def audit_patients_listed(
+    *, session: Session, actor: Actor, patient_uuids: Iterable[str], action: str, detail: str
+) -> None:
+    """A list or search page showed these patients' demographics: one audit row per patient shown."""
+    for patient_uuid in patient_uuids:
+        audit_record(
+            session=session,
+            actor=actor,
+            action=action,
+            patient_uuid=patient_uuid,
+            entity_type="Patient",
+            entity_id=patient_uuid,
+            detail=detail,
+        )

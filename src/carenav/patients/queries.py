@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, func, o
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_scope, patient_visible
-from carenav.audit.services import audit_record
+from carenav.audit.services import audit_patients_listed, audit_record
 from carenav.patients.models import Patient, PatientIdentifier, PatientName
 
 
@@ -120,16 +120,13 @@ def patient_search(
             .limit(limit)
         )
     )
-    for patient in items:
-        audit_record(
-            session=session,
-            actor=actor,
-            action="search",
-            patient_uuid=patient.uuid,
-            entity_type="Patient",
-            entity_id=patient.uuid,
-            detail=criteria.describe(),
-        )
+    audit_patients_listed(
+        session=session,
+        actor=actor,
+        patient_uuids=[p.uuid for p in items],
+        action="search",
+        detail=criteria.describe(),
+    )
     return PatientPage(items=items, total=total, offset=offset, limit=limit)
 
 

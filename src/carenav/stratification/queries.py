@@ -17,7 +17,7 @@ from carenav.access import Actor, patient_scope, patient_visible
 from carenav.accounts.models import User
 from carenav.accounts.rules import Role
 from carenav.analytics.definition import TABLES_DIR
-from carenav.audit.services import audit_record
+from carenav.audit.services import audit_patients_listed, audit_record
 from carenav.errors import InvalidInput, NotFound
 from carenav.patients.models import CareTeamMember, Coverage, Patient
 from carenav.patients.rules import CareTeamRole, PlanType, display_name
@@ -433,15 +433,13 @@ def population_registry(
                 care_managers=managers.get(patient.id, []),
             )
         )
-        audit_record(
-            session=session,
-            actor=actor,
-            action="search",
-            patient_uuid=patient.uuid,
-            entity_type="Patient",
-            entity_id=patient.uuid,
-            detail=where.describe(),
-        )
+    audit_patients_listed(
+        session=session,
+        actor=actor,
+        patient_uuids=[patient.uuid for patient, _ in found],
+        action="search",
+        detail=where.describe(),
+    )
     return RegistryPage(rows=rows, total=total, tier_counts=tier_counts, program_counts=program_counts)
 
 

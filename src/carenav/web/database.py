@@ -7,20 +7,15 @@ from collections.abc import Iterator
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from carenav.db.session import unit_of_work
+
 
 def request_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: the session of this request. It commits once, when the route returns
-    (routes take it as ``session: Session = REQUEST_SESSION``)."""
+    """FastAPI dependency: the session of this request, one unit of work: committed when the route
+    returns, rolled back on an error (routes take it as ``session: Session = REQUEST_SESSION``)."""
     factory: sessionmaker[Session] = request.app.state.sessions
-    session = factory()
-    try:
+    with unit_of_work(factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # The session a page or API route takes. ``scope="function"`` commits when the route function returns,
