@@ -313,7 +313,7 @@ def step_peer_inputs(snapshot: str, scores: str, work: str, sample: int) -> None
         TO '{target}' (FORMAT parquet)""")  # noqa: S608
     comorbidipy_rows = con.execute(f"SELECT COUNT(*) FROM read_parquet('{target}')").fetchall()[0][0]  # noqa: S608
     chosen = con.execute(f"""
-        SELECT s.patient_id, p.birth_date, p.sex, s.hcc_segment_v24, s.hcc_segment_v28,
+        SELECT s.patient_id, p.birth_date, p.sex, s.hcc_segment, s.hcc_segment,
                s.hcc_v24, s.hccs_v24, s.hcc_v28, s.hccs_v28
         FROM read_parquet('{scores}') AS s JOIN patients AS p USING (patient_id)
         WHERE p.birth_date IS NOT NULL ORDER BY hash(s.patient_id) LIMIT {int(sample)}""").fetchall()  # noqa: S608

@@ -7,8 +7,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from carenav.analytics.definition import Definition
-from carenav.analytics.engines import EngineResult
+from carenav.analytics.engines import EVIDENCE_COLUMNS, EngineResult
 from carenav.analytics.engines.duckdb_engine import DuckDBEngine
 from carenav.analytics.snapshot import SNAPSHOT_SCHEMA
 from carenav.analytics.sources.parquet import SnapshotWriter
@@ -88,9 +90,15 @@ def by_patient(result: EngineResult) -> dict[str, dict[str, Any]]:
     return {row["patient_id"]: row for row in result.scores.to_pylist()}
 
 
+def sorted_evidence(result: EngineResult) -> pa.Table:
+    """The run's evidence rows sorted by every column (engines return them in no particular order)."""
+    return result.evidence.sort_by([(column, "ascending") for column in EVIDENCE_COLUMNS])
+
+
 def evidence_of(result: EngineResult, patient_id: str, model: str | None = None) -> list[dict[str, Any]]:
+    """One patient's evidence rows (of one model), sorted by model, component, points and text."""
     return [
         row
-        for row in result.evidence.to_pylist()
+        for row in sorted_evidence(result).to_pylist()
         if row["patient_id"] == patient_id and (model is None or row["model"] == model)
     ]

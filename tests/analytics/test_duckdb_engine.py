@@ -8,9 +8,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from carenav.analytics.definition import Definition
 from carenav.analytics.definitions import ordered
 from carenav.analytics.engines import EVIDENCE_COLUMNS, duckdb_engine, no_evidence
 from carenav.analytics.engines.duckdb_engine import DuckDBEngine, _later_statements, _names
+from carenav.errors import InvalidInput
 from tests.analytics.snapshots import AS_OF, Population
 
 
@@ -53,16 +55,35 @@ def test_a_working_table_is_dropped_once_nothing_later_reads_it(
 
     monkeypatch.setattr(duckdb_engine, "_run", recording)
     snapshot = _population().write(tmp_path / "snapshot")
+    for evidence in (False, True):
+        statements.clear()
+        DuckDBEngine(threads=1, memory_limit="500MB").run(snapshot=snapshot, as_of=AS_OF, evidence=evidence)
+        dropped = [sql.removeprefix("DROP TABLE ") for sql in statements if sql.startswith("DROP TABLE ")]
+        # each definition's evidence runs right after its scores, so its views go as early either way
+        assert {"lace_all", "lace_last", "chronic_hits", "dx_icd10"} <= set(dropped), evidence
+        # the snapshot tables are views over the Parquet files: nothing to drop, nothing copied
+        assert not {"patients", "encounters", "diagnoses"} & set(dropped)
+        assert [sql for sql in statements if sql.startswith("CREATE VIEW encounters AS")]
+
+
+def test_an_inline_view_is_a_plain_view(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    created: list[str] = []
+    real = duckdb_engine._execute
+
+    def recording(con: duckdb.DuckDBPyConnection, sql: str, where: str) -> duckdb.DuckDBPyConnection:
+        created.append(" ".join(sql.split()[:3]))
+        return real(con, sql, where)
+
+    monkeypatch.setattr(duckdb_engine, "_execute", recording)
+    snapshot = _population().write(tmp_path / "snapshot")
     DuckDBEngine(threads=1, memory_limit="500MB").run(snapshot=snapshot, as_of=AS_OF, evidence=False)
-    dropped = [sql.removeprefix("DROP TABLE ") for sql in statements if sql.startswith("DROP TABLE ")]
-    assert {"lace_all", "chronic_hits", "encounters", "medications"} <= set(dropped)
-    assert "patients" not in dropped  # the final join reads it
-    statements.clear()
-    DuckDBEngine(threads=1, memory_limit="500MB").run(snapshot=snapshot, as_of=AS_OF)
-    dropped = [sql.removeprefix("DROP TABLE ") for sql in statements if sql.startswith("DROP TABLE ")]
-    # the evidence, run last, reads the views of every definition
-    assert "chronic_hits" not in dropped
-    assert "lace_all" not in dropped
+    assert "CREATE VIEW dx_as_of" in created
+    assert "CREATE TABLE dx_icd10" in created
+
+
+def test_an_inline_name_must_be_a_view() -> None:
+    with pytest.raises(InvalidInput, match="inline names no view: nowhere"):
+        Definition(name="d", columns=(), scores_sql="", evidence_sql="", inline=frozenset({"nowhere"}))
 
 
 def test_later_statements_name_what_is_still_read() -> None:
@@ -71,8 +92,10 @@ def test_later_statements_name_what_is_still_read() -> None:
     without = _later_statements(chosen, evidence=False)
     assert len(with_evidence) == len(without) == len(chosen)
     last = len(chosen) - 1
-    assert not _names(without[last], "chronic_hits")
-    assert _names(with_evidence[last], "chronic_hits")
+    assert with_evidence[last] == without[last] == ""  # nothing runs after the last definition
+    utilization = [d.name for d in chosen].index("utilization")
+    assert not _names(without[utilization], "chronic_hits")
+    assert _names(without[0], "dx_icd10")  # the crosswalk's view: every model reads it
     assert _names("SELECT * FROM dx_as_of AS d", "dx_as_of")
     assert not _names("SELECT * FROM dx_as_of_2", "dx_as_of")
     assert not _names("SELECT x.dx_as_of_flag FROM t AS x", "dx_as_of")

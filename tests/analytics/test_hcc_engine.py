@@ -26,9 +26,9 @@ def test_the_hand_worked_patient_and_its_snomed_twin_through_the_engine(tmp_path
     scores = by_patient(result)
     for pid in ("icd", "snomed"):
         row = scores[pid]
-        assert (row["hcc_v24"], row["hccs_v24"], row["hcc_segment_v24"]) == (0.943, "HCC19;HCC85", "CNA")
-        assert (row["hcc_v28"], row["hccs_v28"], row["hcc_segment_v28"]) == (1.033, "HCC38;HCC226", "CNA")
-    assert scores["ins"]["hcc_segment_v24"] == "INS"
+        assert (row["hcc_v24"], row["hccs_v24"], row["hcc_segment"]) == (0.943, "HCC19;HCC85", "CNA")
+        assert (row["hcc_v28"], row["hccs_v28"]) == (1.033, "HCC38;HCC226")
+    assert scores["ins"]["hcc_segment"] == "INS"
     assert scores["ins"]["hccs_v28"] == ""
     evidence = {r["component"]: r["evidence"] for r in evidence_of(result, "snomed", "hcc_v24")}
     assert (

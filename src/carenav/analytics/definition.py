@@ -29,7 +29,10 @@ class Definition:
     can explain itself for one patient. Points of a patient's rows add up to its score where the model
     is additive.
     ``views``: named SELECTs the engine creates (in order, before ``scores_sql``) as views that this
-    definition and every definition run after it may read (the crosswalk's ``dx_icd10``, say).
+    definition and every definition run after it may read (the crosswalk's ``dx_icd10``, say). The
+    engine stores their rows, as it does the scores, so that a view read by several statements is
+    computed once; but for the names in ``inline``: views cheap enough to compute at every read (a
+    filter or projection of one stored table), whose storing would cost more than it saves.
     ``reports``: named SELECTs over the same tables whose rows the engine hands back beside the scores
     (the run summary: SNOMED CT codes the crosswalk does not map, say); not per patient.
     """
@@ -43,7 +46,13 @@ class Definition:
     depends_on: tuple[str, ...] = ()
     version: str = "1"
     views: dict[str, str] = field(default_factory=dict)
+    inline: frozenset[str] = frozenset()
     reports: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(self.inline - set(self.views))
+        if unknown:
+            raise InvalidInput(f"inline names no view: {', '.join(unknown)}", where=f"definition {self.name}")
 
     def table_paths(self) -> dict[str, Path]:
         return {name: TABLES_DIR / file for name, file in self.tables.items()}

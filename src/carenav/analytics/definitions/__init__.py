@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from carenav.analytics.definition import Definition
 from carenav.analytics.definitions.charlson import CHARLSON
 from carenav.analytics.definitions.crosswalk import CROSSWALK
-from carenav.analytics.definitions.hcc import hcc_v24, hcc_v28
+from carenav.analytics.definitions.hcc import HCC_DEMOGRAPHICS, hcc_v24, hcc_v28
 from carenav.analytics.definitions.lace import LACE
 from carenav.analytics.definitions.programs import default_programs_definition
 from carenav.analytics.definitions.utilization import UTILIZATION
@@ -25,6 +25,7 @@ REGISTERED: list[Definition | Callable[[], Definition]] = [
     CHARLSON,
     LACE,
     UTILIZATION,
+    HCC_DEMOGRAPHICS,
     hcc_v24,
     hcc_v28,
     default_programs_definition,
@@ -39,18 +40,28 @@ def registered() -> list[Definition]:
 
 
 def ordered(definitions: Iterable[Definition] | None = None) -> list[Definition]:
-    """The definitions in an order that runs each after its dependencies (registry order otherwise)."""
+    """The definitions in an order that runs each after its dependencies (registry order otherwise).
+    A dependency not among ``definitions`` is taken from the registry (``[CHARLSON]`` runs the
+    crosswalk first)."""
     pending = list(registered() if definitions is None else definitions)
     names = {d.name for d in pending}
     if len(names) != len(pending):
         raise InvalidInput("two definitions share a name", where="analytics registry")
-    for definition in pending:
-        missing = [dep for dep in definition.depends_on if dep not in names]
-        if missing:
-            raise InvalidInput(
-                f"{definition.name} depends on {', '.join(missing)}, which is not registered",
-                where="analytics registry",
-            )
+    available = {d.name: d for d in registered()} if definitions is not None else {}
+    queue = list(pending)
+    while queue:
+        definition = queue.pop()
+        for dep in definition.depends_on:
+            if dep in names:
+                continue
+            if dep not in available:
+                raise InvalidInput(
+                    f"{definition.name} depends on {dep}, which is not registered",
+                    where="analytics registry",
+                )
+            pending.append(available[dep])
+            queue.append(available[dep])
+            names.add(dep)
     done: list[Definition] = []
     placed: set[str] = set()
     pending.sort(key=lambda d: d.name != CROSSWALK.name)  # stable: crosswalk first, the rest as listed

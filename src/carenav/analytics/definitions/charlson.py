@@ -8,6 +8,8 @@ A category counts once however many of its codes a patient has; the hierarchy (`
 ``charlson_weights.csv``) counts mild liver disease, diabetes and any malignancy only when the patient has
 not the higher category. Age points: 1 per full decade over 40 (50-59 -> 1 ... 80 and over -> 4).
 Prefix matching is an equi-join of the reference prefixes to the code's first 3, 4 and 5 characters.
+View ``charlson_categories``: one row per patient and category found, with its weights and whether the
+hierarchy zeroes it (what the scores sum and the evidence explains).
 """
 
 from __future__ import annotations
@@ -24,17 +26,14 @@ def charlson_categories_sql(dx_source: str, keys: str) -> str:
     """One row per (``keys``, category) the diagnoses of ``dx_source`` fall in, with its weights and
     whether the hierarchy zeroes it. ``dx_source`` is a FROM item with ``keys``, ``code``,
     ``mapped_from`` and ``onset_date``; ``keys`` a comma-separated column list starting with
-    ``patient_id``."""
+    ``patient_id``. The prefix join runs once: the hierarchy reads the categories it found."""
     key_list = [k.strip() for k in keys.split(",")]
     select_keys = ", ".join(f"dx.{k}" for k in key_list)
     group_keys = ", ".join(key_list)
     join_keys = " AND ".join(f"z.{k} = c.{k}" for k in key_list)
     c_keys = ", ".join(f"c.{k}" for k in key_list)
     return f"""
-SELECT {c_keys}, c.category, c.example, c.codes, c.first_onset,
-       w.description, w.charlson1987, w.quan2011, w.lace, w.zeroed_by,
-       z.category IS NOT NULL AS zeroed
-FROM (
+WITH found AS (
     SELECT {group_keys}, category, MIN(label) AS example, COUNT(DISTINCT code) AS codes,
            MIN(onset_date) AS first_onset
     FROM (
@@ -45,18 +44,15 @@ FROM (
         JOIN charlson_quan2005 AS m ON m.prefix = SUBSTRING(dx.code, 1, l.n)
     ) AS hits
     GROUP BY {group_keys}, category
-) AS c
+)
+SELECT {c_keys}, c.category, c.example, c.codes, c.first_onset,
+       w.description, w.charlson1987, w.quan2011, w.lace, w.zeroed_by,
+       z.category IS NOT NULL AS zeroed
+FROM found AS c
 JOIN charlson_weights AS w ON w.category = c.category
-LEFT JOIN (
-    SELECT DISTINCT {select_keys}, m.category
-    FROM {dx_source} AS dx
-    CROSS JOIN {PREFIX_LENGTHS} AS l
-    JOIN charlson_quan2005 AS m ON m.prefix = SUBSTRING(dx.code, 1, l.n)
-) AS z ON {join_keys} AND z.category = w.zeroed_by
+LEFT JOIN found AS z ON {join_keys} AND z.category = w.zeroed_by
 """
 
-
-CATEGORIES = charlson_categories_sql("dx_as_of", "patient_id")
 
 AGE_POINTS = "LEAST(GREATEST(CAST(FLOOR((a.age - 40) / 10) AS INTEGER), 0), 4)"
 
@@ -72,8 +68,8 @@ LEFT JOIN (
     SELECT patient_id,
            SUM(charlson1987) AS charlson,
            SUM(quan2011) AS quan2011,
-           STRING_AGG(category, ';' ORDER BY category) AS categories
-    FROM ({CATEGORIES}) AS cat
+           array_to_string(list_sort(list(category)), ';') AS categories
+    FROM charlson_categories
     WHERE NOT zeroed
     GROUP BY patient_id
 ) AS s ON s.patient_id = p.patient_id
@@ -89,7 +85,7 @@ SELECT cat.patient_id, 'charlson' AS model, cat.category AS component,
        || CASE WHEN cat.zeroed THEN '; not counted: ' || cat.zeroed_by || ' counts instead'
                ELSE '; 1987 weight ' || CAST(cat.charlson1987 AS VARCHAR)
                     || ', Quan 2011 weight ' || CAST(cat.quan2011 AS VARCHAR) END AS evidence
-FROM ({CATEGORIES}) AS cat
+FROM charlson_categories AS cat
 UNION ALL
 SELECT a.patient_id, 'charlson_age_adjusted' AS model, 'age' AS component,
        CAST({AGE_POINTS} AS DOUBLE) AS points,
@@ -107,4 +103,5 @@ CHARLSON = Definition(
     tables=CHARLSON_TABLES,
     typed=CHARLSON_TYPES,
     depends_on=("crosswalk",),
+    views={"charlson_categories": charlson_categories_sql("dx_as_of", "patient_id")},
 )

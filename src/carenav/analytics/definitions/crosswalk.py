@@ -11,6 +11,8 @@ Views (available to every definition, which all run after this one):
   snapshot's status active).
 - ``patient_age(patient_id, age, deceased_at_as_of)``: whole years at as-of (at death for the dead),
   NULL without a birth date.
+- ``dx_unmapped(patient_id, system, code, display, reason)``: the non-ICD-10 diagnoses that map to
+  nothing, with the reason when they are deliberately unmapped.
 
 Report ``unmapped_codes``: every non-ICD-10 code of the snapshot that maps to nothing, with how many
 diagnoses and patients carry it, and whether it is deliberately unmapped (``snomed_not_mapped.csv``).
@@ -62,7 +64,7 @@ FROM (
 ) AS t
 """
 
-_UNMAPPED_ROWS = """
+DX_UNMAPPED_SQL = """
 SELECT d.patient_id, d.system, d.code, d.display, n.reason
 FROM diagnoses AS d
 LEFT JOIN snomed_icd10 AS x ON d.system = 'snomed' AND x.snomed_code = d.code
@@ -70,28 +72,27 @@ LEFT JOIN snomed_not_mapped AS n ON d.system = 'snomed' AND n.snomed_code = d.co
 WHERE d.system <> 'icd10cm' AND x.icd10_code IS NULL
 """
 
-SCORES_SQL = f"""
+SCORES_SQL = """
 SELECT p.patient_id, CAST(COALESCE(u.n, 0) AS INTEGER) AS unmapped_diagnosis_count
 FROM patients AS p
 LEFT JOIN (
-    SELECT patient_id, COUNT(*) AS n FROM ({_UNMAPPED_ROWS}) AS um
-    WHERE reason IS NULL GROUP BY patient_id
+    SELECT patient_id, COUNT(*) AS n FROM dx_unmapped WHERE reason IS NULL GROUP BY patient_id
 ) AS u ON u.patient_id = p.patient_id
 """
 
-EVIDENCE_SQL = f"""
+EVIDENCE_SQL = """
 SELECT um.patient_id, 'crosswalk' AS model, 'unmapped' AS component, CAST(0 AS DOUBLE) AS points,
        um.system || ' ' || um.code || ' ' || COALESCE(um.display, '')
        || ': maps to no ICD-10-CM code' AS evidence
-FROM ({_UNMAPPED_ROWS}) AS um
+FROM dx_unmapped AS um
 WHERE um.reason IS NULL
 """
 
-UNMAPPED_REPORT_SQL = f"""
+UNMAPPED_REPORT_SQL = """
 SELECT um.system, um.code, MIN(um.display) AS display, COUNT(*) AS diagnoses,
        COUNT(DISTINCT um.patient_id) AS patients, um.reason IS NOT NULL AS deliberate,
        um.reason
-FROM ({_UNMAPPED_ROWS}) AS um
+FROM dx_unmapped AS um
 GROUP BY um.system, um.code, um.reason
 ORDER BY um.system, um.code
 """
@@ -102,6 +103,12 @@ CROSSWALK = Definition(
     scores_sql=SCORES_SQL,
     evidence_sql=EVIDENCE_SQL,
     tables={"snomed_icd10": "snomed_icd10.csv", "snomed_not_mapped": "snomed_not_mapped.csv"},
-    views={"dx_icd10": DX_ICD10_SQL, "dx_as_of": DX_AS_OF_SQL, "patient_age": PATIENT_AGE_SQL},
+    views={
+        "dx_icd10": DX_ICD10_SQL,
+        "dx_as_of": DX_AS_OF_SQL,
+        "patient_age": PATIENT_AGE_SQL,
+        "dx_unmapped": DX_UNMAPPED_SQL,
+    },
+    inline=frozenset({"dx_as_of"}),
     reports={"unmapped_codes": UNMAPPED_REPORT_SQL},
 )

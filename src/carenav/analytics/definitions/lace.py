@@ -73,9 +73,8 @@ _C_DX = """(
     WHERE dx.onset_date IS NULL OR dx.onset_date <= d.discharge_date
 )"""
 
-_C_CATEGORIES = charlson_categories_sql(_C_DX, "patient_id, stay_id")
 
-LACE_ALL_SQL = f"""
+LACE_ALL_SQL = """
 SELECT x.*, lpl.points AS l_points, CASE WHEN x.acute THEN 3 ELSE 0 END AS a_points,
        lpc.points AS c_points, lpe.points AS e_points,
        lpl.points + CASE WHEN x.acute THEN 3 ELSE 0 END + lpc.points + lpe.points AS lace
@@ -88,8 +87,8 @@ FROM (
     FROM inpatient_discharges AS d
     LEFT JOIN (
         SELECT stay_id, SUM(lace) AS score,
-               STRING_AGG(category || '=' || CAST(lace AS VARCHAR), ';' ORDER BY category) AS categories
-        FROM ({_C_CATEGORIES}) AS cat
+               array_to_string(list_sort(list(category || '=' || CAST(lace AS VARCHAR))), ';') AS categories
+        FROM lace_charlson
         WHERE NOT zeroed AND lace > 0
         GROUP BY stay_id
     ) AS c ON c.stay_id = d.encounter_id
@@ -165,5 +164,10 @@ LACE = Definition(
     tables={**CHARLSON_TABLES, "lace_points": "lace_points.csv"},
     typed={**CHARLSON_TYPES, "lace_points": {"lo": "INTEGER", "hi": "INTEGER", "points": "INTEGER"}},
     depends_on=("crosswalk",),
-    views={"inpatient_discharges": DISCHARGES_SQL, "lace_all": LACE_ALL_SQL, "lace_last": LAST_SQL},
+    views={
+        "inpatient_discharges": DISCHARGES_SQL,
+        "lace_charlson": charlson_categories_sql(_C_DX, "patient_id, stay_id"),
+        "lace_all": LACE_ALL_SQL,
+        "lace_last": LAST_SQL,
+    },
 )

@@ -117,13 +117,15 @@ FROM patients AS p
 CROSS JOIN params AS prm
 LEFT JOIN patient_age AS a ON a.patient_id = p.patient_id
 LEFT JOIN (
-    SELECT patient_id, COUNT(DISTINCT category) AS n,
-           STRING_AGG(DISTINCT category, ';' ORDER BY category) AS categories,
-           STRING_AGG(DISTINCT code, ';' ORDER BY code) AS codes,
-           MAX(CASE WHEN flag = 'behavioral' THEN 1 ELSE 0 END) = 1 AS behavioral,
-           MAX(CASE WHEN flag = 'substance' THEN 1 ELSE 0 END) = 1 AS substance
-    FROM chronic_hits
-    GROUP BY patient_id
+    SELECT patient_id, array_length(categories) AS n, array_to_string(categories, ';') AS categories,
+           array_to_string(list_sort(list_distinct(codes)), ';') AS codes, behavioral, substance
+    FROM (
+        SELECT patient_id, list_sort(list_distinct(list(category))) AS categories, list(code) AS codes,
+               MAX(CASE WHEN flag = 'behavioral' THEN 1 ELSE 0 END) = 1 AS behavioral,
+               MAX(CASE WHEN flag = 'substance' THEN 1 ELSE 0 END) = 1 AS substance
+        FROM chronic_hits
+        GROUP BY patient_id
+    ) AS h
 ) AS cc ON cc.patient_id = p.patient_id
 LEFT JOIN ({WINDOWS_SQL}) AS w ON w.patient_id = p.patient_id
 LEFT JOIN ({MEDS_SQL}) AS m ON m.patient_id = p.patient_id

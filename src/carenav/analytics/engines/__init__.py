@@ -26,9 +26,9 @@ EVIDENCE_COLUMNS = ("patient_id", "model", "component", "points", "evidence")
 @dataclass
 class EngineResult:
     """``scores``: one row per patient, ``patient_id`` then every definition's columns, sorted by
-    ``patient_id``. ``evidence``: the explanation rows (EVIDENCE_COLUMNS), sorted; no rows when the run
-    was asked for none (``Engine.run(evidence=False)``). ``reports``: each definition's named reports
-    (``unmapped_codes``...)."""
+    ``patient_id``. ``evidence``: the explanation rows (EVIDENCE_COLUMNS), in no particular order; no
+    rows when the run was asked for none (``Engine.run(evidence=False)``). ``reports``: each
+    definition's named reports (``unmapped_codes``...)."""
 
     scores: pa.Table
     evidence: pa.Table

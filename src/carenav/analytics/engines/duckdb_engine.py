@@ -1,13 +1,15 @@
 """The DuckDB engine: in-process, set-based SQL over the Parquet snapshot.
 
-Loads the snapshot tables and the reference tables, runs the definitions in dependency order (each
-definition's views, then its scores, materialised as tables), checks each gives exactly one row per
-patient, and returns the joined scores, the evidence rows (unless asked for none) and the reports as
-Arrow tables. No extension is loaded (Parquet is built in); nothing is downloaded.
+The snapshot tables are views over their Parquet files (DuckDB reads only the columns and row groups a
+statement needs, and keeps no copy); the reference tables are loaded. The definitions run in dependency
+order: each definition's views (stored as tables, but for its ``inline`` views, kept as plain views),
+then its scores (stored, checked to give exactly one row per patient), then its reports and, when asked
+for, its evidence rows, written to a Parquet file of the run's. A stored table is dropped as soon as no
+later definition names it. The result: the joined scores, the reports and the evidence as Arrow tables.
+No extension is loaded (Parquet is built in); nothing is downloaded.
 
 The database is a file in the run's temporary folder, not ``:memory:``: the blocks of its tables can then
-be written out and evicted under the memory limit. A materialised view's table is dropped as soon as no
-statement still to run names it, and so is a snapshot table (but ``patients``).
+be written out and evicted under the memory limit.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from carenav.analytics.definition import read_reference_table
 from carenav.analytics.definitions import ordered, output_columns
@@ -50,38 +53,53 @@ class DuckDBEngine:
         evidence: bool = True,
     ) -> EngineResult:
         chosen = ordered(definitions)
-        with tempfile.TemporaryDirectory(prefix="carenav-duckdb-") as spill:
-            con = duckdb.connect(str(Path(spill) / "run.duckdb"))
+        with tempfile.TemporaryDirectory(prefix="carenav-duckdb-") as work:
+            folder = Path(work)
+            con = duckdb.connect(str(folder / "run.duckdb"))
             try:
                 _run(con, f"SET memory_limit = '{self.memory_limit}'")
                 _run(con, f"SET threads = {int(self.threads)}")
                 _run(con, "SET preserve_insertion_order = false")
                 _run(con, "SET TimeZone = 'UTC'")
-                _run(con, f"SET temp_directory = '{_quote(spill)}'")
-                self._load_snapshot(con, snapshot)
+                _run(con, f"SET temp_directory = '{_quote(folder)}'")
+                self._attach_snapshot(con, snapshot)
                 _run(con, f"CREATE TABLE params AS SELECT CAST('{as_of.isoformat()}' AS DATE) AS as_of")
-                return self._run_definitions(con, chosen, evidence=evidence)
+                scores, reports, evidence_files = self._run_definitions(
+                    con, chosen, folder if evidence else None
+                )
             finally:
                 con.close()
+            # Read back once DuckDB's memory is released: the evidence of a big run is its largest result.
+            rows = (
+                pa.concat_tables([_evidence_file(path) for path in evidence_files])
+                if evidence
+                else no_evidence()
+            )
+        return EngineResult(scores=scores, evidence=rows, reports=reports)
 
     # -- loading ---------------------------------------------------------------------------------
 
-    def _load_snapshot(self, con: duckdb.DuckDBPyConnection, snapshot: Path) -> None:
+    def _attach_snapshot(self, con: duckdb.DuckDBPyConnection, snapshot: Path) -> None:
+        """Every snapshot table as a view over its Parquet file, cast to ``SNAPSHOT_SCHEMA`` (a column
+        the file lacks is NULL)."""
         if not snapshot.is_dir():
             raise InvalidInput("snapshot folder does not exist", where=str(snapshot))
         for table, columns in SNAPSHOT_SCHEMA.items():
             path = snapshot / f"{table}{PARQUET_SUFFIX}"
             if not path.is_file():
                 raise InvalidInput(f"snapshot table {table} is missing", where=str(path))
-            present = {
-                row[0]
-                for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_quote(path)}')").fetchall()
-            }
+            source = f"read_parquet('{_quote(path.resolve())}')"
+            try:
+                present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+            except duckdb.Error as exc:
+                raise InvalidInput(
+                    f"not a readable Parquet file ({_first_line(exc)})", where=str(path)
+                ) from exc
             select = ", ".join(
                 f"CAST({name} AS {kind}) AS {name}" if name in present else f"CAST(NULL AS {kind}) AS {name}"
                 for name, kind in columns.items()
             )
-            _run(con, f"CREATE TABLE {table} AS SELECT {select} FROM read_parquet('{_quote(path)}')")
+            _run(con, f"CREATE VIEW {table} AS SELECT {select} FROM {source}")
 
     def _load_reference_tables(
         self, con: duckdb.DuckDBPyConnection, definition: Definition, loaded: set[str]
@@ -112,39 +130,40 @@ class DuckDBEngine:
     # -- running ---------------------------------------------------------------------------------
 
     def _run_definitions(
-        self, con: duckdb.DuckDBPyConnection, chosen: list[Definition], *, evidence: bool
-    ) -> EngineResult:
-        columns = output_columns(chosen)
+        self, con: duckdb.DuckDBPyConnection, chosen: list[Definition], evidence_folder: Path | None
+    ) -> tuple[pa.Table, dict[str, pa.Table], list[Path]]:
+        """(scores, reports, evidence files) of the chosen definitions; evidence only when
+        ``evidence_folder`` is given (the files are written there)."""
         loaded: set[str] = set()
         patient_count = _scalar(con, "SELECT COUNT(*) FROM patients")
-        # Every statement still to run after each definition's own: a view's table is dropped once none
-        # of them names it (a name in the text is enough to keep it: the check errs on keeping).
-        later = _later_statements(chosen, evidence=evidence)
-        views = [table for table in SNAPSHOT_SCHEMA if table != "patients"]  # patients: the final join
+        later = _later_statements(chosen, evidence=evidence_folder is not None)
+        stored: dict[str, tuple[str, str]] = {}  # name -> (TABLE | VIEW, its SQL), still there
+        reports: dict[str, pa.Table] = {}
+        evidence_files: list[Path] = []
         for index, definition in enumerate(chosen):
             where = f"definition {definition.name}"
             self._load_reference_tables(con, definition, loaded)
             for view, sql in definition.views.items():
-                _execute(con, f"CREATE TABLE {view} AS {sql}", f"{where}, view {view}").fetchall()
-                views.append(view)
+                kind = "VIEW" if view in definition.inline else "TABLE"
+                _execute(con, f"CREATE {kind} {view} AS {sql}", f"{where}, view {view}").fetchall()
+                stored[view] = (kind, sql)
             _execute(
                 con, f"CREATE TABLE {definition.name} AS {definition.scores_sql}", f"{where}, scores"
             ).fetchall()
-            got = {row[0] for row in con.execute(f"DESCRIBE {definition.name}").fetchall()}
-            missing = [c for c in ("patient_id", *definition.columns) if c not in got]
-            if missing:
-                raise InvalidInput(f"scores lack the columns {', '.join(missing)}", where=where)
-            rows, distinct = con.execute(
-                f"SELECT COUNT(*), COUNT(DISTINCT patient_id) FROM {definition.name}"
-            ).fetchall()[0]
-            if rows != patient_count or distinct != patient_count:
-                raise InvalidInput(
-                    f"scores have {rows} rows for {distinct} patients; the snapshot has {patient_count}",
-                    where=where,
-                )
-            for view in [v for v in views if not _names(later[index], v)]:
-                _run(con, f"DROP TABLE {view}")
-                views.remove(view)
+            _check_scores(con, definition, patient_count)
+            for report, sql in definition.reports.items():
+                reports[report] = _arrow(con, sql, f"{where}, report {report}")
+            if evidence_folder is not None:
+                path = evidence_folder / f"evidence-{index}.parquet"
+                _execute(
+                    con,
+                    f"COPY ({_evidence_select(definition.evidence_sql)}) TO '{_quote(path)}' "
+                    "(FORMAT PARQUET, COMPRESSION ZSTD)",
+                    f"{where}, evidence",
+                ).fetchall()
+                evidence_files.append(path)
+            for name in _unread(stored, later[index]):
+                _run(con, f"DROP {stored.pop(name)[0]} {name}")
         select = ["p.patient_id"]
         joins = []
         for index, definition in enumerate(chosen):
@@ -156,39 +175,77 @@ class DuckDBEngine:
             f"SELECT {', '.join(select)} FROM patients AS p {' '.join(joins)} ORDER BY p.patient_id",
             "scores",
         )
-        assert scores is not None
-        assert scores.column_names == columns
-        reports: dict[str, pa.Table] = {}
-        for definition in chosen:
-            for report, sql in definition.reports.items():
-                reports[report] = _arrow(con, sql, f"definition {definition.name}, report {report}")
-        if not evidence:
-            return EngineResult(scores=scores, evidence=no_evidence(), reports=reports)
-        evidence_parts = [
-            f"SELECT CAST(patient_id AS VARCHAR) AS patient_id, CAST(model AS VARCHAR) AS model, "
-            f"CAST(component AS VARCHAR) AS component, CAST(points AS DOUBLE) AS points, "
-            f"CAST(evidence AS VARCHAR) AS evidence FROM ({d.evidence_sql}) AS e{i}"
-            for i, d in enumerate(chosen)
-        ]
-        rows = _arrow(
-            con,
-            " UNION ALL ".join(evidence_parts) + " ORDER BY patient_id, model, component, evidence",
-            "evidence",
+        assert scores.column_names == output_columns(chosen)
+        return scores, reports, evidence_files
+
+
+def _check_scores(con: duckdb.DuckDBPyConnection, definition: Definition, patient_count: int) -> None:
+    """The definition's scores table has its columns and exactly one row per patient."""
+    where = f"definition {definition.name}"
+    got = {row[0] for row in con.execute(f"DESCRIBE {definition.name}").fetchall()}
+    missing = [c for c in ("patient_id", *definition.columns) if c not in got]
+    if missing:
+        raise InvalidInput(f"scores lack the columns {', '.join(missing)}", where=where)
+    rows, distinct = con.execute(
+        f"SELECT COUNT(*), COUNT(DISTINCT patient_id) FROM {definition.name}"
+    ).fetchall()[0]
+    if rows != patient_count or distinct != patient_count:
+        raise InvalidInput(
+            f"scores have {rows} rows for {distinct} patients; the snapshot has {patient_count}",
+            where=where,
         )
-        assert tuple(rows.column_names) == EVIDENCE_COLUMNS
-        return EngineResult(scores=scores, evidence=rows, reports=reports)
+
+
+def _evidence_select(sql: str) -> str:
+    """A definition's evidence query with EVIDENCE_COLUMNS' names and types."""
+    return (
+        "SELECT CAST(patient_id AS VARCHAR) AS patient_id, CAST(model AS VARCHAR) AS model, "
+        "CAST(component AS VARCHAR) AS component, CAST(points AS DOUBLE) AS points, "
+        f"CAST(evidence AS VARCHAR) AS evidence FROM ({sql}) AS e"
+    )
+
+
+def _evidence_file(path: Path) -> pa.Table:
+    """Evidence rows written by the run, typed as ``no_evidence()`` (every field nullable, no metadata)."""
+    schema = no_evidence().schema
+    table = pq.read_table(path)
+    assert tuple(table.column_names) == EVIDENCE_COLUMNS
+    return table.replace_schema_metadata(None).cast(schema)
+
+
+def _unread(stored: dict[str, tuple[str, str]], later: str) -> list[str]:
+    """The names of ``stored`` that nothing still reads: neither the ``later`` statements nor a plain
+    view still read (whose rows come from the tables it names), in an order safe to drop them."""
+    read = {name for name in stored if _names(later, name)}
+    while True:
+        through_views = {
+            name
+            for name in stored
+            if name not in read
+            and any(stored[view][0] == "VIEW" and _names(stored[view][1], name) for view in read)
+        }
+        if not through_views:
+            break
+        read |= through_views
+    return [name for name in reversed(stored) if name not in read]
 
 
 def _later_statements(chosen: list[Definition], *, evidence: bool) -> list[str]:
-    """For each definition of ``chosen``, the text of every statement run after its scores: the later
-    definitions' views and scores, and every definition's reports and (when computed) evidence."""
-    final = [sql for d in chosen for sql in d.reports.values()]
-    if evidence:
-        final.extend(d.evidence_sql for d in chosen)
+    """For each definition of ``chosen``, the text of every statement the definitions run after it run:
+    their views, scores, reports and (when computed) evidence."""
     texts = []
     for index in range(len(chosen)):
-        statements = [sql for d in chosen[index + 1 :] for sql in (*d.views.values(), d.scores_sql)]
-        texts.append("\n".join([*statements, *final]))
+        statements = [
+            sql
+            for d in chosen[index + 1 :]
+            for sql in (
+                *d.views.values(),
+                d.scores_sql,
+                *d.reports.values(),
+                *((d.evidence_sql,) if evidence else ()),
+            )
+        ]
+        texts.append("\n".join(statements))
     return texts
 
 
@@ -199,6 +256,10 @@ def _names(sql: str, name: str) -> bool:
 
 def _quote(path: str | Path) -> str:
     return str(path).replace("'", "''")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -215,16 +276,14 @@ def _arrow(con: duckdb.DuckDBPyConnection, sql: str, where: str) -> pa.Table:
     try:
         return con.sql(sql).to_arrow_table()
     except duckdb.Error as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidInput(first_line, where=where) from exc
+        raise InvalidInput(_first_line(exc), where=where) from exc
 
 
 def _execute(con: duckdb.DuckDBPyConnection, sql: str, where: str) -> duckdb.DuckDBPyConnection:
     try:
         return con.execute(sql)
     except duckdb.Error as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidInput(first_line, where=where) from exc
+        raise InvalidInput(_first_line(exc), where=where) from exc
 
 
 __all__ = ["PARAMS_SCHEMA", "DuckDBEngine"]

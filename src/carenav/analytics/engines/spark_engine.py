@@ -207,7 +207,10 @@ class SparkEngine:
             where = f"definition {definition.name}"
             self._load_reference_tables(spark, definition, loaded)
             for view, sql in definition.views.items():
-                steps.materialise(view, sql, f"{where}, view {view}")
+                if view in definition.inline:
+                    steps.view(view, sql, f"{where}, view {view}")
+                else:
+                    steps.materialise(view, sql, f"{where}, view {view}")
             scores = steps.materialise(definition.name, definition.scores_sql, f"{where}, scores")
             missing = [c for c in ("patient_id", *definition.columns) if c not in scores.columns]
             if missing:
@@ -250,13 +253,7 @@ class SparkEngine:
             f"{steps.final(d.evidence_sql, f'definition {d.name}, evidence')}) AS e{i}"
             for i, d in enumerate(chosen)
         ]
-        rows = _arrow(
-            spark,
-            " UNION ALL ".join(evidence_parts)
-            + " ORDER BY patient_id NULLS LAST, model NULLS LAST, component NULLS LAST, "
-            "evidence NULLS LAST, points NULLS LAST",
-            "evidence",
-        )
+        rows = _arrow(spark, " UNION ALL ".join(evidence_parts), "evidence")
         if tuple(rows.column_names) != EVIDENCE_COLUMNS:
             raise InvalidInput(f"evidence has the columns {rows.column_names}", where=WHERE)
         return EngineResult(scores=scores, evidence=rows, reports=reports)
@@ -298,6 +295,10 @@ class _Steps:
             return self.by_sql[spark_sql]
 
         return to_spark_steps(sql, where=where, materialise=step)
+
+    def view(self, name: str, sql: str, where: str) -> None:
+        """Name the statement's rows ``name`` without storing them (an ``inline`` view)."""
+        _sql(self.spark, self.final(sql, where), where).createOrReplaceTempView(name)
 
     def materialise(self, name: str, sql: str, where: str) -> DataFrame:
         return _materialise(self.spark, name, self.final(sql, where), where, self.cached)
