@@ -182,18 +182,12 @@ def step_engine(engine_name: str, snapshot: str, out: str, which: str, profile: 
     if profile:
         _profile_duckdb(timings)
     definitions = ordered() if which in ("all", "no-evidence") else ordered([CROSSWALK, CHARLSON])
-    if which == "no-evidence":  # what the run costs without its explanation rows (an experiment)
-        from dataclasses import replace
-
-        nothing = (
-            "SELECT CAST(NULL AS VARCHAR) AS patient_id, CAST(NULL AS VARCHAR) AS model, "
-            "CAST(NULL AS VARCHAR) AS component, CAST(NULL AS DOUBLE) AS points, "
-            "CAST(NULL AS VARCHAR) AS evidence WHERE FALSE"
-        )
-        definitions = [replace(d, evidence_sql=nothing) for d in definitions]
+    # "all": scores, evidence and reports, as a saved run gets them; "no-evidence" and "charlson": scores
+    # and reports only (Engine.run(evidence=False), as `carenav stratify --from` and the peers do)
+    evidence = which == "all"
     engine = engine_named(engine_name)
     started = time.perf_counter()
-    result = engine.run(snapshot=Path(snapshot), as_of=AS_OF, definitions=definitions)
+    result = engine.run(snapshot=Path(snapshot), as_of=AS_OF, definitions=definitions, evidence=evidence)
     ran = time.perf_counter()
     pq.write_table(result.scores, out)
     written = time.perf_counter()

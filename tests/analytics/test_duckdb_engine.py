@@ -10,8 +10,9 @@ import pytest
 
 from carenav.analytics.definition import Definition
 from carenav.analytics.definitions import ordered
+from carenav.analytics.definitions.charlson import CHARLSON
 from carenav.analytics.engines import EVIDENCE_COLUMNS, duckdb_engine, no_evidence
-from carenav.analytics.engines.duckdb_engine import DuckDBEngine, _later_statements, _names
+from carenav.analytics.engines.duckdb_engine import DuckDBEngine, _later_statements, _names, _view_kinds
 from carenav.errors import InvalidInput
 from tests.analytics.snapshots import AS_OF, Population
 
@@ -58,7 +59,7 @@ def test_a_working_table_is_dropped_once_nothing_later_reads_it(
     for evidence in (False, True):
         statements.clear()
         DuckDBEngine(threads=1, memory_limit="500MB").run(snapshot=snapshot, as_of=AS_OF, evidence=evidence)
-        dropped = [sql.removeprefix("DROP TABLE ") for sql in statements if sql.startswith("DROP TABLE ")]
+        dropped = [sql.split()[-1] for sql in statements if sql.startswith("DROP ")]
         # each definition's evidence runs right after its scores, so its views go as early either way
         assert {"lace_all", "lace_last", "chronic_hits", "dx_icd10"} <= set(dropped), evidence
         # the snapshot tables are views over the Parquet files: nothing to drop, nothing copied
@@ -79,6 +80,25 @@ def test_an_inline_view_is_a_plain_view(tmp_path: Path, monkeypatch: pytest.Monk
     DuckDBEngine(threads=1, memory_limit="500MB").run(snapshot=snapshot, as_of=AS_OF, evidence=False)
     assert "CREATE VIEW dx_as_of" in created
     assert "CREATE TABLE dx_icd10" in created
+
+
+def test_a_view_is_stored_only_when_read_more_than_once() -> None:
+    full = _view_kinds(ordered(), evidence=True)
+    assert full["dx_icd10"] == "TABLE"  # Charlson, chronic conditions, CMS-HCC and LACE read it
+    assert full["dx_as_of"] == "VIEW"  # declared inline
+    assert full["chronic_categories"] == "TABLE"  # utilisation's scores and evidence
+    assert full["chronic_hits"] == "VIEW"  # read once, by chronic_categories
+    lean = _view_kinds(ordered(), evidence=False)
+    assert lean["chronic_categories"] == "VIEW"  # only the scores read it
+    assert lean["lace_last"] == "VIEW"
+    assert lean["dx_icd10"] == "TABLE"
+    charlson_only = _view_kinds(ordered([CHARLSON]), evidence=False)
+    # read once, through the inline dx_as_of, by charlson_comorbidities, itself read once by the scores
+    assert charlson_only["dx_icd10"] == "VIEW"
+    assert charlson_only["charlson_comorbidities"] == "VIEW"
+    # the evidence reads the categories too; the crosswalk's scores and report read dx_unmapped
+    assert _view_kinds(ordered([CHARLSON]), evidence=True)["charlson_comorbidities"] == "TABLE"
+    assert charlson_only["dx_unmapped"] == "TABLE"
 
 
 def test_an_inline_name_must_be_a_view() -> None:

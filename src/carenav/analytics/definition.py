@@ -24,6 +24,9 @@ class Definition:
     unless NULL means "not applicable", e.g. no discharge for LACE). It may read the snapshot tables,
     its reference tables, ``params`` (one row: ``as_of DATE``) and the outputs of the definitions it
     ``depends_on`` (a table named after each, with its columns).
+    Inside an engine ``patient_id`` is an opaque key (the DuckDB engine numbers the patients and joins
+    on integers): join and group on it, never print or parse it; the engine hands the FHIR ids back in
+    the scores and the evidence.
     ``evidence_sql``: one SELECT producing the explanation rows: ``patient_id, model, component,
     points DOUBLE, evidence VARCHAR`` (which codes, which encounter, which dates), so that every score
     can explain itself for one patient. Points of a patient's rows add up to its score where the model

@@ -8,7 +8,7 @@ A category counts once however many of its codes a patient has; the hierarchy (`
 ``charlson_weights.csv``) counts mild liver disease, diabetes and any malignancy only when the patient has
 not the higher category. Age points: 1 per full decade over 40 (50-59 -> 1 ... 80 and over -> 4).
 Prefix matching is an equi-join of the reference prefixes to the code's first 3, 4 and 5 characters.
-View ``charlson_categories``: one row per patient and category found, with its weights and whether the
+View ``charlson_comorbidities``: one row per patient and category found, with its weights and whether the
 hierarchy zeroes it (what the scores sum and the evidence explains).
 """
 
@@ -69,7 +69,7 @@ LEFT JOIN (
            SUM(charlson1987) AS charlson,
            SUM(quan2011) AS quan2011,
            array_to_string(list_sort(list(category)), ';') AS categories
-    FROM charlson_categories
+    FROM charlson_comorbidities
     WHERE NOT zeroed
     GROUP BY patient_id
 ) AS s ON s.patient_id = p.patient_id
@@ -85,7 +85,7 @@ SELECT cat.patient_id, 'charlson' AS model, cat.category AS component,
        || CASE WHEN cat.zeroed THEN '; not counted: ' || cat.zeroed_by || ' counts instead'
                ELSE '; 1987 weight ' || CAST(cat.charlson1987 AS VARCHAR)
                     || ', Quan 2011 weight ' || CAST(cat.quan2011 AS VARCHAR) END AS evidence
-FROM charlson_categories AS cat
+FROM charlson_comorbidities AS cat
 UNION ALL
 SELECT a.patient_id, 'charlson_age_adjusted' AS model, 'age' AS component,
        CAST({AGE_POINTS} AS DOUBLE) AS points,
@@ -103,5 +103,5 @@ CHARLSON = Definition(
     tables=CHARLSON_TABLES,
     typed=CHARLSON_TYPES,
     depends_on=("crosswalk",),
-    views={"charlson_categories": charlson_categories_sql("dx_as_of", "patient_id")},
+    views={"charlson_comorbidities": charlson_categories_sql("dx_as_of", "patient_id")},
 )

@@ -239,11 +239,23 @@ WITH code_text AS (
     GROUP BY cc.patient_id, cc.cc
 ),
 term_text AS (
-    SELECT patient_id, grp,
-        CASE WHEN grp = 'DISABLED' THEN 'DISABLED (under 65)'
-        ELSE grp || ' (' || array_to_string(list_transform(list_sort(list(cc)),
+    SELECT t.patient_id, t.grp,
+        CASE WHEN t.grp = 'DISABLED' THEN 'DISABLED (under 65)'
+        ELSE t.grp || ' (' || array_to_string(list_transform(list_sort(list(t.cc)),
             lambda x: 'HCC' || CAST(x AS VARCHAR)), ', ') || ')' END AS txt
-    FROM hcc_{v}_term GROUP BY patient_id, grp
+    FROM hcc_{v}_term t
+    JOIN (
+        SELECT patient_id, term1 AS grp FROM hcc_{v}_inter
+        UNION
+        SELECT patient_id, term2 AS grp FROM hcc_{v}_inter
+    ) used ON used.patient_id = t.patient_id AND used.grp = t.grp
+    GROUP BY t.patient_id, t.grp
+),
+inter_text AS (
+    SELECT i.patient_id, i.variable, t1.txt || ' x ' || t2.txt AS txt
+    FROM hcc_{v}_inter i
+    JOIN term_text t1 ON t1.patient_id = i.patient_id AND t1.grp = i.term1
+    JOIN term_text t2 ON t2.patient_id = i.patient_id AND t2.grp = i.term2
 ),
 hcc_count AS (
     SELECT patient_id, COUNT(*) AS n FROM hcc_{v}_hcc GROUP BY patient_id
@@ -261,7 +273,7 @@ SELECT
         WHEN 'medicaid' THEN 'Medicaid at as-of, long-term institutional'
         WHEN 'hcc' THEN COALESCE(lb.label, p.variable) || ': ' || COALESCE(ct.codes, '')
         WHEN 'count' THEN CAST(n.n AS VARCHAR) || ' payment HCCs'
-        ELSE t1.txt || ' x ' || t2.txt
+        ELSE it.txt
     END AS evidence
 FROM hcc_{v}_points p
 JOIN hcc_demo dm ON dm.patient_id = p.patient_id
@@ -269,10 +281,8 @@ LEFT JOIN hcc_{v}_labels lb ON p.kind = 'hcc' AND 'HCC' || CAST(lb.cc AS VARCHAR
 LEFT JOIN code_text ct ON p.kind = 'hcc' AND ct.patient_id = p.patient_id
     AND 'HCC' || CAST(ct.cc AS VARCHAR) = p.variable
 LEFT JOIN hcc_count n ON p.kind = 'count' AND n.patient_id = p.patient_id
-LEFT JOIN hcc_{v}_inter i
-    ON p.kind = 'interaction' AND i.patient_id = p.patient_id AND i.variable = p.variable
-LEFT JOIN term_text t1 ON t1.patient_id = i.patient_id AND t1.grp = i.term1
-LEFT JOIN term_text t2 ON t2.patient_id = i.patient_id AND t2.grp = i.term2
+LEFT JOIN inter_text it
+    ON p.kind = 'interaction' AND it.patient_id = p.patient_id AND it.variable = p.variable
 WHERE p.coefficient <> 0 OR p.kind = 'hcc'
 """
 

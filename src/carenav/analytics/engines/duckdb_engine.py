@@ -81,25 +81,50 @@ class DuckDBEngine:
 
     def _attach_snapshot(self, con: duckdb.DuckDBPyConnection, snapshot: Path) -> None:
         """Every snapshot table as a view over its Parquet file, cast to ``SNAPSHOT_SCHEMA`` (a column
-        the file lacks is NULL)."""
+        the file lacks is NULL), with ``patient_id`` an integer key: ``patient_keys`` (stored: each
+        patient's ``patient_key``, the row's number in the file, and FHIR ``patient_id``) numbers the
+        patients, and the other tables' rows are joined to it (rows of a patient the snapshot does not
+        hold are left out). Joins and groups on an integer are cheaper than on a 36-character id; the
+        scores and evidence get the FHIR id back."""
         if not snapshot.is_dir():
             raise InvalidInput("snapshot folder does not exist", where=str(snapshot))
         for table, columns in SNAPSHOT_SCHEMA.items():
             path = snapshot / f"{table}{PARQUET_SUFFIX}"
             if not path.is_file():
                 raise InvalidInput(f"snapshot table {table} is missing", where=str(path))
-            source = f"read_parquet('{_quote(path.resolve())}')"
+            source = f"read_parquet('{_quote(path.resolve())}', file_row_number = true)"
             try:
                 present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
             except duckdb.Error as exc:
                 raise InvalidInput(
                     f"not a readable Parquet file ({_first_line(exc)})", where=str(path)
                 ) from exc
-            select = ", ".join(
-                f"CAST({name} AS {kind}) AS {name}" if name in present else f"CAST(NULL AS {kind}) AS {name}"
+            cast = {
+                name: f"CAST(t.{name} AS {kind})" if name in present else f"CAST(NULL AS {kind})"
                 for name, kind in columns.items()
+            }
+            if table == "patients":  # the key: the row's number in the file
+                key = "CAST(t.file_row_number AS INTEGER)"
+                _run(
+                    con,
+                    f"CREATE TABLE patient_keys AS SELECT {key} AS patient_key, "
+                    f"{cast['patient_id']} AS patient_id FROM {source} AS t",
+                )
+                select = ", ".join(
+                    f"{key} AS patient_id" if name == "patient_id" else f"{value} AS {name}"
+                    for name, value in cast.items()
+                )
+                _run(con, f"CREATE VIEW patients AS SELECT {select} FROM {source} AS t")
+                continue
+            select = ", ".join(
+                "k.patient_key AS patient_id" if name == "patient_id" else f"{value} AS {name}"
+                for name, value in cast.items()
             )
-            _run(con, f"CREATE VIEW {table} AS SELECT {select} FROM {source}")
+            _run(
+                con,
+                f"CREATE VIEW {table} AS SELECT {select} FROM {source} AS t "
+                f"JOIN patient_keys AS k ON k.patient_id = {cast['patient_id']}",
+            )
 
     def _load_reference_tables(
         self, con: duckdb.DuckDBPyConnection, definition: Definition, loaded: set[str]
@@ -137,6 +162,7 @@ class DuckDBEngine:
         loaded: set[str] = set()
         patient_count = _scalar(con, "SELECT COUNT(*) FROM patients")
         later = _later_statements(chosen, evidence=evidence_folder is not None)
+        kinds = _view_kinds(chosen, evidence=evidence_folder is not None)
         stored: dict[str, tuple[str, str]] = {}  # name -> (TABLE | VIEW, its SQL), still there
         reports: dict[str, pa.Table] = {}
         evidence_files: list[Path] = []
@@ -144,7 +170,7 @@ class DuckDBEngine:
             where = f"definition {definition.name}"
             self._load_reference_tables(con, definition, loaded)
             for view, sql in definition.views.items():
-                kind = "VIEW" if view in definition.inline else "TABLE"
+                kind = kinds[view]
                 _execute(con, f"CREATE {kind} {view} AS {sql}", f"{where}, view {view}").fetchall()
                 stored[view] = (kind, sql)
             _execute(
@@ -158,21 +184,21 @@ class DuckDBEngine:
                 _execute(
                     con,
                     f"COPY ({_evidence_select(definition.evidence_sql)}) TO '{_quote(path)}' "
-                    "(FORMAT PARQUET, COMPRESSION ZSTD)",
+                    "(FORMAT PARQUET, COMPRESSION SNAPPY)",
                     f"{where}, evidence",
                 ).fetchall()
                 evidence_files.append(path)
             for name in _unread(stored, later[index]):
                 _run(con, f"DROP {stored.pop(name)[0]} {name}")
-        select = ["p.patient_id"]
+        select = ["k.patient_id"]
         joins = []
         for index, definition in enumerate(chosen):
             alias = f"d{index}"
             select.extend(f"{alias}.{column}" for column in definition.columns)
-            joins.append(f"JOIN {definition.name} AS {alias} ON {alias}.patient_id = p.patient_id")
+            joins.append(f"JOIN {definition.name} AS {alias} ON {alias}.patient_id = k.patient_key")
         scores = _arrow(
             con,
-            f"SELECT {', '.join(select)} FROM patients AS p {' '.join(joins)} ORDER BY p.patient_id",
+            f"SELECT {', '.join(select)} FROM patient_keys AS k {' '.join(joins)} ORDER BY k.patient_id",
             "scores",
         )
         assert scores.column_names == output_columns(chosen)
@@ -197,20 +223,51 @@ def _check_scores(con: duckdb.DuckDBPyConnection, definition: Definition, patien
 
 
 def _evidence_select(sql: str) -> str:
-    """A definition's evidence query with EVIDENCE_COLUMNS' names and types."""
+    """A definition's evidence query with EVIDENCE_COLUMNS' names and types, the FHIR patient id back."""
     return (
-        "SELECT CAST(patient_id AS VARCHAR) AS patient_id, CAST(model AS VARCHAR) AS model, "
-        "CAST(component AS VARCHAR) AS component, CAST(points AS DOUBLE) AS points, "
-        f"CAST(evidence AS VARCHAR) AS evidence FROM ({sql}) AS e"
+        "SELECT k.patient_id, CAST(e.model AS VARCHAR) AS model, "
+        "CAST(e.component AS VARCHAR) AS component, CAST(e.points AS DOUBLE) AS points, "
+        f"CAST(e.evidence AS VARCHAR) AS evidence FROM ({sql}) AS e "
+        "JOIN patient_keys AS k ON k.patient_key = e.patient_id"
     )
 
 
 def _evidence_file(path: Path) -> pa.Table:
-    """Evidence rows written by the run, typed as ``no_evidence()`` (every field nullable, no metadata)."""
-    schema = no_evidence().schema
-    table = pq.read_table(path)
+    """Evidence rows written by the run, typed as ``no_evidence()`` (every field nullable, no metadata;
+    read with that schema: casting after the read would copy every column)."""
+    table = pq.read_table(path, schema=no_evidence().schema)
     assert tuple(table.column_names) == EVIDENCE_COLUMNS
-    return table.replace_schema_metadata(None).cast(schema)
+    return table
+
+
+def _view_kinds(chosen: list[Definition], *, evidence: bool) -> dict[str, str]:
+    """How each view of the run is created: ``TABLE`` (its rows stored) when the statements after it
+    read it more than once, ``VIEW`` (computed where it is read) when it is ``inline`` or read once or
+    never in this run (a view read once costs less inline than stored; the Charlson-only run reads
+    ``dx_icd10`` once, the full run five times). A read through a plain view counts that view's reads."""
+    statements: list[tuple[str | None, str]] = []
+    for definition in chosen:
+        statements.extend(definition.views.items())
+        statements.append((None, definition.scores_sql))
+        statements.extend((None, sql) for sql in definition.reports.values())
+        if evidence:
+            statements.append((None, definition.evidence_sql))
+    declared_inline = {view for d in chosen for view in d.inline}
+    kinds: dict[str, str] = {}
+    reads: dict[str, int] = {}
+    for index in reversed(range(len(statements))):
+        name = statements[index][0]
+        if name is None:
+            continue
+        count = 0
+        for reader, sql in statements[index + 1 :]:
+            times = _occurrences(sql, name)
+            if times and reader is not None and kinds[reader] == "VIEW":
+                times *= reads[reader]
+            count += times
+        reads[name] = count
+        kinds[name] = "VIEW" if name in declared_inline or count <= 1 else "TABLE"
+    return kinds
 
 
 def _unread(stored: dict[str, tuple[str, str]], later: str) -> list[str]:
@@ -251,7 +308,12 @@ def _later_statements(chosen: list[Definition], *, evidence: bool) -> list[str]:
 
 def _names(sql: str, name: str) -> bool:
     """Whether ``name`` occurs in ``sql`` as a word (case-insensitive)."""
-    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", sql, re.IGNORECASE) is not None
+    return _occurrences(sql, name) > 0
+
+
+def _occurrences(sql: str, name: str) -> int:
+    """How many times ``name`` occurs in ``sql`` as a word (case-insensitive)."""
+    return len(re.findall(rf"(?<![\w$]){re.escape(name)}(?![\w$])", sql, re.IGNORECASE))
 
 
 def _quote(path: str | Path) -> str:
