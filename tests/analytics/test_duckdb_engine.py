@@ -86,10 +86,9 @@ def test_a_view_is_stored_only_when_read_more_than_once() -> None:
     full = _view_kinds(ordered(), evidence=True)
     assert full["dx_icd10"] == "TABLE"  # Charlson, chronic conditions, CMS-HCC and LACE read it
     assert full["dx_as_of"] == "VIEW"  # declared inline
-    assert full["chronic_categories"] == "TABLE"  # utilisation's scores and evidence
-    assert full["chronic_hits"] == "VIEW"  # read once, by chronic_categories
+    assert full["chronic_hits"] == "TABLE"  # utilisation's scores and evidence
     lean = _view_kinds(ordered(), evidence=False)
-    assert lean["chronic_categories"] == "VIEW"  # only the scores read it
+    assert lean["chronic_hits"] == "VIEW"  # only the scores read it
     assert lean["lace_last"] == "VIEW"
     assert lean["dx_icd10"] == "TABLE"
     charlson_only = _view_kinds(ordered([CHARLSON]), evidence=False)

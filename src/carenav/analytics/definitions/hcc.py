@@ -194,19 +194,30 @@ WITH hcc_count AS (
     SELECT patient_id, COUNT(*) AS n FROM hcc_{v}_hcc GROUP BY patient_id
 ),
 vars AS (
-    SELECT patient_id, cell AS variable, 'demographic' AS kind FROM hcc_demo WHERE age IS NOT NULL
+    SELECT patient_id, cell AS variable, 'demographic' AS kind, CAST(NULL AS INTEGER) AS cc,
+        'age ' || CAST(age AS VARCHAR) || ', ' || sex_label
+        || ', Medicare ' || CASE WHEN medicare = 1 THEN 'yes' ELSE 'no' END
+        || ', Medicaid ' || CASE WHEN medicaid = 1 THEN 'yes' ELSE 'no' END
+        || ', institutional ' || CASE WHEN institutional = 1 THEN 'yes' ELSE 'no' END AS detail
+    FROM hcc_demo WHERE age IS NOT NULL
     UNION ALL
-    SELECT patient_id, 'LTIMCAID' AS variable, 'medicaid' AS kind FROM hcc_demo WHERE medicaid = 1
+    SELECT patient_id, 'LTIMCAID' AS variable, 'medicaid' AS kind, CAST(NULL AS INTEGER) AS cc,
+        'Medicaid at as-of, long-term institutional' AS detail
+    FROM hcc_demo WHERE medicaid = 1
     UNION ALL
-    SELECT patient_id, 'HCC' || CAST(cc AS VARCHAR) AS variable, 'hcc' AS kind FROM hcc_{v}_hcc
+    SELECT patient_id, 'HCC' || CAST(cc AS VARCHAR) AS variable, 'hcc' AS kind, cc,
+        CAST(NULL AS VARCHAR) AS detail
+    FROM hcc_{v}_hcc
     UNION ALL
-    SELECT patient_id, variable, 'interaction' AS kind FROM hcc_{v}_inter
+    SELECT patient_id, variable, 'interaction' AS kind, CAST(NULL AS INTEGER) AS cc,
+        CAST(NULL AS VARCHAR) AS detail
+    FROM hcc_{v}_inter
     UNION ALL
     SELECT patient_id, CASE WHEN n >= 10 THEN 'D10P' ELSE 'D' || CAST(n AS VARCHAR) END AS variable,
-        'count' AS kind
+        'count' AS kind, CAST(NULL AS INTEGER) AS cc, CAST(n AS VARCHAR) || ' payment HCCs' AS detail
     FROM hcc_count
 )
-SELECT v.patient_id, v.variable, v.kind, dm.segment, k.coefficient
+SELECT v.patient_id, v.variable, v.kind, v.cc, v.detail, dm.segment, k.coefficient
 FROM vars v
 JOIN hcc_demo dm ON dm.patient_id = v.patient_id
 JOIN hcc_{v}_coefficients k ON k.segment = dm.segment AND k.variable = v.variable
@@ -256,9 +267,6 @@ inter_text AS (
     FROM hcc_{v}_inter i
     JOIN term_text t1 ON t1.patient_id = i.patient_id AND t1.grp = i.term1
     JOIN term_text t2 ON t2.patient_id = i.patient_id AND t2.grp = i.term2
-),
-hcc_count AS (
-    SELECT patient_id, COUNT(*) AS n FROM hcc_{v}_hcc GROUP BY patient_id
 )
 SELECT
     p.patient_id,
@@ -266,21 +274,14 @@ SELECT
     CASE WHEN p.kind = 'demographic' THEN p.segment || '_' || p.variable ELSE p.variable END AS component,
     p.coefficient AS points,
     CASE p.kind
-        WHEN 'demographic' THEN 'segment ' || p.segment || ': age ' || CAST(dm.age AS VARCHAR) || ', '
-            || dm.sex_label || ', Medicare ' || CASE WHEN dm.medicare = 1 THEN 'yes' ELSE 'no' END
-            || ', Medicaid ' || CASE WHEN dm.medicaid = 1 THEN 'yes' ELSE 'no' END
-            || ', institutional ' || CASE WHEN dm.institutional = 1 THEN 'yes' ELSE 'no' END
-        WHEN 'medicaid' THEN 'Medicaid at as-of, long-term institutional'
+        WHEN 'demographic' THEN 'segment ' || p.segment || ': ' || p.detail
         WHEN 'hcc' THEN COALESCE(lb.label, p.variable) || ': ' || COALESCE(ct.codes, '')
-        WHEN 'count' THEN CAST(n.n AS VARCHAR) || ' payment HCCs'
-        ELSE it.txt
+        WHEN 'interaction' THEN it.txt
+        ELSE p.detail
     END AS evidence
 FROM hcc_{v}_points p
-JOIN hcc_demo dm ON dm.patient_id = p.patient_id
-LEFT JOIN hcc_{v}_labels lb ON p.kind = 'hcc' AND 'HCC' || CAST(lb.cc AS VARCHAR) = p.variable
-LEFT JOIN code_text ct ON p.kind = 'hcc' AND ct.patient_id = p.patient_id
-    AND 'HCC' || CAST(ct.cc AS VARCHAR) = p.variable
-LEFT JOIN hcc_count n ON p.kind = 'count' AND n.patient_id = p.patient_id
+LEFT JOIN hcc_{v}_labels lb ON lb.cc = p.cc
+LEFT JOIN code_text ct ON ct.patient_id = p.patient_id AND ct.cc = p.cc
 LEFT JOIN inter_text it
     ON p.kind = 'interaction' AND it.patient_id = p.patient_id AND it.variable = p.variable
 WHERE p.coefficient <> 0 OR p.kind = 'hcc'

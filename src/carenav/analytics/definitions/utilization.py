@@ -3,9 +3,7 @@ health and substance use flags, admissions and emergency visits in 6 and 12 mont
 frailty, and the last discharge (for transitional care rules).
 
 - Chronic conditions: active diagnoses at as-of (``dx_as_of.active_at_as_of``) whose ICD-10-CM code
-  starts with a prefix of ``chronic_conditions.csv``; counted per category. Views ``chronic_hits`` (each
-  patient's distinct hits: category, flag, code, SNOMED CT code mapped from) and ``chronic_categories``
-  (one row per patient and category: flags, distinct codes, and the codes as the evidence shows them).
+  starts with a prefix of ``chronic_conditions.csv``; counted per category.
 - Windows: ``ip_admits_6m`` counts inpatient stays (IMP, ACUTE, NONAC) admitted in the 6 months up to
   and including as-of (admission day after as-of minus 6 months); ``_12m`` likewise over 12 months;
   ``ed_visits_*`` count emergency (EMER) encounters started in those windows.
@@ -46,17 +44,6 @@ FROM dx_as_of AS dx
 CROSS JOIN (SELECT 3 AS n UNION ALL SELECT 4 UNION ALL SELECT 5) AS l
 JOIN chronic_conditions AS cc ON cc.prefix = SUBSTRING(dx.code, 1, l.n)
 WHERE dx.active_at_as_of
-"""
-
-CHRONIC_CATEGORIES_SQL = """
-SELECT patient_id, category,
-       MAX(CASE WHEN flag = 'behavioral' THEN 1 ELSE 0 END) = 1 AS behavioral,
-       MAX(CASE WHEN flag = 'substance' THEN 1 ELSE 0 END) = 1 AS substance,
-       list_distinct(list(code)) AS codes,
-       array_to_string(list_sort(list(code || COALESCE(' from SNOMED CT ' || mapped_from, ''))), '; ')
-           AS code_text
-FROM chronic_hits
-GROUP BY patient_id, category
 """
 
 WINDOWS_SQL = f"""
@@ -130,12 +117,15 @@ FROM patients AS p
 CROSS JOIN params AS prm
 LEFT JOIN patient_age AS a ON a.patient_id = p.patient_id
 LEFT JOIN (
-    SELECT patient_id, COUNT(*) AS n, array_to_string(list_sort(list(category)), ';') AS categories,
-           array_to_string(list_sort(list_distinct(flatten(list(codes)))), ';') AS codes,
-           MAX(CASE WHEN behavioral THEN 1 ELSE 0 END) = 1 AS behavioral,
-           MAX(CASE WHEN substance THEN 1 ELSE 0 END) = 1 AS substance
-    FROM chronic_categories
-    GROUP BY patient_id
+    SELECT patient_id, array_length(categories) AS n, array_to_string(categories, ';') AS categories,
+           array_to_string(list_sort(list_distinct(codes)), ';') AS codes, behavioral, substance
+    FROM (
+        SELECT patient_id, list_sort(list_distinct(list(category))) AS categories, list(code) AS codes,
+               MAX(CASE WHEN flag = 'behavioral' THEN 1 ELSE 0 END) = 1 AS behavioral,
+               MAX(CASE WHEN flag = 'substance' THEN 1 ELSE 0 END) = 1 AS substance
+        FROM chronic_hits
+        GROUP BY patient_id
+    ) AS h
 ) AS cc ON cc.patient_id = p.patient_id
 LEFT JOIN ({WINDOWS_SQL}) AS w ON w.patient_id = p.patient_id
 LEFT JOIN ({MEDS_SQL}) AS m ON m.patient_id = p.patient_id
@@ -144,11 +134,16 @@ LEFT JOIN ({LAST_DISCHARGE_SQL}) AS ld ON ld.patient_id = p.patient_id
 """
 
 EVIDENCE_SQL = """
-SELECT c.patient_id, 'chronic_conditions' AS model, c.category AS component, CAST(1 AS DOUBLE) AS points,
-       cl.label || ': ' || c.code_text AS evidence
-FROM chronic_categories AS c
-JOIN (SELECT category, MIN(label) AS label FROM chronic_conditions GROUP BY category) AS cl
-    ON cl.category = c.category
+SELECT h.patient_id, 'chronic_conditions' AS model, h.category AS component, CAST(1 AS DOUBLE) AS points,
+       h.label || ': ' || h.codes AS evidence
+FROM (
+    SELECT ch.patient_id, ch.category, MIN(cl.label) AS label,
+           array_to_string(list_sort(list(ch.code || COALESCE(' from SNOMED CT ' || ch.mapped_from, ''))),
+                           '; ') AS codes
+    FROM chronic_hits AS ch
+    JOIN (SELECT DISTINCT category, label FROM chronic_conditions) AS cl ON cl.category = ch.category
+    GROUP BY ch.patient_id, ch.category
+) AS h
 """
 
 UTILIZATION = Definition(
@@ -177,5 +172,5 @@ UTILIZATION = Definition(
     evidence_sql=EVIDENCE_SQL,
     tables={"chronic_conditions": "chronic_conditions.csv"},
     depends_on=("crosswalk", "lace"),
-    views={"chronic_hits": CHRONIC_HITS_SQL, "chronic_categories": CHRONIC_CATEGORIES_SQL},
+    views={"chronic_hits": CHRONIC_HITS_SQL},
 )
