@@ -198,6 +198,7 @@ def test_chronic_conditions_table() -> None:
     assert {r["flag"] for r in rows} <= {None, "behavioral", "substance"}
     for row in rows:
         assert ICD10CM.match(str(row["prefix"]) + "0"), row
+        assert 3 <= len(str(row["prefix"])) <= 5, row  # what prefix_match assumes
     labels = defaultdict(set)
     for row in rows:
         labels[row["category"]].add(row["label"])

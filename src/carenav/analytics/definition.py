@@ -61,6 +61,16 @@ class Definition:
         return {name: TABLES_DIR / file for name, file in self.tables.items()}
 
 
+def prefix_match(code: str, prefix: str) -> str:
+    """The join condition "``code`` starts with ``prefix``" for reference prefixes of 3 to 5 characters
+    (the ICD-10-CM prefix tables; tested): an equi-join on the first 3 characters, so each code is one
+    hash probe, and a filter on the rest. Portable SQL (Spark reads it unchanged)."""
+    return (
+        f"SUBSTRING({prefix}, 1, 3) = SUBSTRING({code}, 1, 3) "
+        f"AND SUBSTRING({code}, 1, LENGTH({prefix})) = {prefix}"
+    )
+
+
 def read_reference_table(path: Path) -> tuple[list[str], list[list[str | None]]]:
     """Column names and rows of a reference CSV: ``#`` lines before the header cite the source; empty
     cells are NULL."""

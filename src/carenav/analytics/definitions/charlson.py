@@ -7,16 +7,14 @@ myocardial infarction still counts), refuted and entered-in-error ones never (th
 A category counts once however many of its codes a patient has; the hierarchy (``zeroed_by`` in
 ``charlson_weights.csv``) counts mild liver disease, diabetes and any malignancy only when the patient has
 not the higher category. Age points: 1 per full decade over 40 (50-59 -> 1 ... 80 and over -> 4).
-Prefix matching is an equi-join of the reference prefixes to the code's first 3, 4 and 5 characters.
+Prefix matching: ``carenav.analytics.definition.prefix_match``.
 View ``charlson_comorbidities``: one row per patient and category found, with its weights and whether the
 hierarchy zeroes it (what the scores sum and the evidence explains).
 """
 
 from __future__ import annotations
 
-from carenav.analytics.definition import Definition
-
-PREFIX_LENGTHS = "(SELECT 3 AS n UNION ALL SELECT 4 UNION ALL SELECT 5)"
+from carenav.analytics.definition import Definition, prefix_match
 
 CHARLSON_TABLES = {"charlson_quan2005": "charlson_quan2005.csv", "charlson_weights": "charlson_weights.csv"}
 CHARLSON_TYPES = {"charlson_weights": {"charlson1987": "INTEGER", "quan2011": "INTEGER", "lace": "INTEGER"}}
@@ -40,8 +38,7 @@ WITH found AS (
         SELECT {select_keys}, m.category, dx.code, dx.onset_date,
                dx.code || COALESCE(' from SNOMED CT ' || dx.mapped_from, '') AS label
         FROM {dx_source} AS dx
-        CROSS JOIN {PREFIX_LENGTHS} AS l
-        JOIN charlson_quan2005 AS m ON m.prefix = SUBSTRING(dx.code, 1, l.n)
+        JOIN charlson_quan2005 AS m ON {prefix_match("dx.code", "m.prefix")}
     ) AS hits
     GROUP BY {group_keys}, category
 )

@@ -18,7 +18,7 @@ frailty, and the last discharge (for transitional care rules).
 
 from __future__ import annotations
 
-from carenav.analytics.definition import Definition
+from carenav.analytics.definition import Definition, prefix_match
 
 INPATIENT_CLASSES = "('IMP', 'ACUTE', 'NONAC')"
 
@@ -38,11 +38,10 @@ POLYPHARMACY_THRESHOLD = 10
 
 _COMMUNITY = ", ".join(f"'{code}'" for code in COMMUNITY_DISPOSITIONS)
 
-CHRONIC_HITS_SQL = """
+CHRONIC_HITS_SQL = f"""
 SELECT DISTINCT dx.patient_id, cc.category, cc.flag, dx.code, dx.mapped_from
 FROM dx_as_of AS dx
-CROSS JOIN (SELECT 3 AS n UNION ALL SELECT 4 UNION ALL SELECT 5) AS l
-JOIN chronic_conditions AS cc ON cc.prefix = SUBSTRING(dx.code, 1, l.n)
+JOIN chronic_conditions AS cc ON {prefix_match("dx.code", "cc.prefix")}
 WHERE dx.active_at_as_of
 """
 
