@@ -11,9 +11,11 @@ sampled every 0.2 s, which also counts a JVM):
 1. the population: `carenav synth --patients N --seed S` into a temporary folder (or `--population DIR`);
 2. the snapshot (`write_bulk_snapshot`, the first half of `carenav stratify --from`), timed on its own;
 3. carenav's full run on DuckDB over the snapshot: every registered definition (crosswalk, Charlson, LACE,
-   utilisation, HCC V24 and V28, programs and tiers), scores written to Parquet as `--out` does;
-   target <= 30 s and <= 4 GB on the 2-core machine;
-4. carenav Charlson only (crosswalk + Charlson) on DuckDB;
+   utilisation, HCC V24 and V28, programs and tiers), scores, evidence rows and reports as a saved run gets
+   them, scores written to Parquet as `--out` does; target <= 30 s and <= 4 GB on the 2-core machine;
+   then the same without evidence rows (`Engine.run(evidence=False)`: scores and reports, what
+   `carenav stratify --from` computes and what the peers compute);
+4. carenav Charlson only (crosswalk + Charlson, scores only) on DuckDB;
 5. comorbidipy 0.8.0 Charlson (1987 and Quan 2011 weights, age-adjusted) on every patient, in the peers
    venv (`make peers`), on the diagnoses our `dx_as_of` view counts; target: ours at least as fast;
 6. hccpy 0.1.9 V24 and V28 on a sample (`--sample`), scaled per patient; target: our full run >= 10x the

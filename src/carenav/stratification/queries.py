@@ -98,7 +98,8 @@ def _history_of(session: Session, actor: Actor, patient: Patient) -> list[Patien
 def stratification_patient_evidence(
     *, session: Session, actor: Actor, run: StratificationRun, patient_uuid: str
 ) -> list[StratificationEvidence]:
-    """The evidence rows of one patient in one run (model, component, points, evidence)."""
+    """The evidence rows of one patient in one run (model, component, points, evidence), ordered by
+    model, component and text (engines hand evidence over in no particular order)."""
     patient = patient_visible(session=session, actor=actor, patient_uuid=patient_uuid)
     return list(
         session.scalars(
@@ -106,7 +107,10 @@ def stratification_patient_evidence(
             .join(StratificationResult, StratificationResult.id == StratificationEvidence.result_id)
             .where(StratificationResult.run_id == run.id, StratificationResult.patient_id == patient.id)
             .order_by(
-                StratificationEvidence.model, StratificationEvidence.component, StratificationEvidence.id
+                StratificationEvidence.model,
+                StratificationEvidence.component,
+                StratificationEvidence.evidence,
+                StratificationEvidence.id,
             )
         )
     )
