@@ -10,6 +10,7 @@ from carenav.cli.demo import demo_group
 from carenav.cli.export import export_command
 from carenav.cli.feeds import feeds_group
 from carenav.cli.imports import import_command
+from carenav.cli.instruments import instruments_group
 from carenav.cli.mllp import mllp_command
 from carenav.cli.programs import programs_group
 from carenav.cli.serve import serve_command
@@ -37,6 +38,7 @@ cli.add_command(serve_command)
 cli.add_command(synth_command)
 cli.add_command(stratify_command)
 cli.add_command(programs_group)
+cli.add_command(instruments_group)
 
 
 def main() -> None:

@@ -1,0 +1,64 @@
+"""carenav instruments: list the shipped screening and assessment instruments; score a
+QuestionnaireResponse file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from carenav.assessments.instruments import instrument_get, instruments
+from carenav.assessments.responses import ResponseInvalid
+from carenav.cli.context import fails_cleanly, json_option, print_json
+from carenav.errors import InvalidInput
+
+
+@click.group("instruments")
+def instruments_group() -> None:
+    """Screening and assessment instruments (FHIR Questionnaires with scoring rules)."""
+
+
+@instruments_group.command("list")
+@json_option
+@fails_cleanly
+def instruments_list(as_json: bool) -> None:
+    """Every shipped instrument: id, title, version, LOINC panel code."""
+    shipped = instruments()
+    if as_json:
+        print_json(
+            [{"id": i.id, "title": i.title, "version": i.version, "loinc": i.loinc_panel} for i in shipped]
+        )
+        return
+    width = max(len(i.id) for i in shipped)
+    for i in shipped:
+        click.echo(f"{i.id:<{width}}  {i.version:<7}  {i.loinc_panel or '-':<8}  {i.title}")
+
+
+@instruments_group.command("score")
+@click.argument("instrument_id", metavar="ID")
+@click.argument("path", metavar="FILE.json", type=click.Path(path_type=Path, dir_okay=False))
+@fails_cleanly
+def instruments_score(instrument_id: str, path: Path) -> None:
+    """Score a FHIR QuestionnaireResponse (JSON file) with instrument ID; print the score as JSON. A
+    response that does not fit the instrument's form: one line per item at fault, exit status 1."""
+    instrument = instrument_get(instrument_id)
+    try:
+        resource = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(f"cannot read it ({exc.strerror})", where=str(path)) from exc
+    except ValueError as exc:
+        raise InvalidInput(f"not JSON ({exc})", where=str(path)) from exc
+    if not isinstance(resource, dict):
+        raise InvalidInput("not a FHIR resource (a JSON object)", where=str(path))
+    try:
+        result = instrument.score_response(resource, where=str(path))
+    except ResponseInvalid as exc:
+        click.echo(
+            f"carenav: {path}: the response does not fit {instrument.id} {instrument.version}:", err=True
+        )
+        for error in exc.errors:
+            click.echo(f"  {error.link_id}: {error.message}", err=True)
+        sys.exit(1)
+    print_json(result.as_json())

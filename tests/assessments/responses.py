@@ -1,0 +1,61 @@
+"""Build QuestionnaireResponse resources for the shipped instruments, as a form (or another system)
+would send them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from carenav.assessments.instruments import Instrument
+
+LOINC = "http://loinc.org"
+
+
+def response(
+    instrument: Instrument,
+    answers: Mapping[str, str | Sequence[str] | int | bool],
+    *,
+    status: str = "completed",
+    nested: bool = True,
+) -> dict[str, Any]:
+    """A QuestionnaireResponse answering ``answers`` (linkId -> option code(s), or a value), nested in
+    the form's groups (``nested``) or flat."""
+    questionnaire = instrument.questionnaire
+
+    def answer_list(link_id: str) -> list[dict[str, Any]]:
+        item = questionnaire.by_link_id[link_id]
+        given = answers[link_id]
+        if item.type == "choice":
+            codes = [given] if isinstance(given, str) else list(given)  # type: ignore[arg-type]
+            return [
+                {"valueCoding": {"system": LOINC, "code": c, "display": item.option(c).display}}  # type: ignore[union-attr]
+                if item.option(c)
+                else {"valueCoding": {"system": LOINC, "code": c}}
+                for c in codes
+            ]
+        key = {"integer": "valueInteger", "boolean": "valueBoolean", "decimal": "valueDecimal"}.get(
+            item.type, "valueString"
+        )
+        return [{key: given}]
+
+    def items(level: Any) -> list[dict[str, Any]]:
+        out = []
+        for item in level:
+            if item.type == "group":
+                children = items(item.items)
+                if children:
+                    out.append({"linkId": item.link_id, "item": children} if nested else None)
+                    if not nested:
+                        out.pop()
+                        out.extend(children)
+            elif item.link_id in answers:
+                out.append({"linkId": item.link_id, "answer": answer_list(item.link_id)})
+        return out
+
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": questionnaire.url,
+        "status": status,
+        "subject": {"reference": "Patient/example"},
+        "item": items(questionnaire.items),
+    }
