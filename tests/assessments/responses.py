@@ -7,8 +7,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from carenav.assessments.instruments import Instrument
+from carenav.assessments.questionnaire import Option
 
 LOINC = "http://loinc.org"
+
+
+def _coding(option: Option | None, code: str) -> dict[str, Any]:
+    """A choice answer coded as the option is (its system and display), or a bare LOINC code when the
+    form has no such option (to test what the checker says)."""
+    if option is None:
+        return {"valueCoding": {"system": LOINC, "code": code}}
+    return {"valueCoding": {"system": option.system, "code": option.code, "display": option.display}}
 
 
 def response(
@@ -27,12 +36,7 @@ def response(
         given = answers[link_id]
         if item.type == "choice":
             codes = [given] if isinstance(given, str) else list(given)  # type: ignore[arg-type]
-            return [
-                {"valueCoding": {"system": LOINC, "code": c, "display": item.option(c).display}}  # type: ignore[union-attr]
-                if item.option(c)
-                else {"valueCoding": {"system": LOINC, "code": c}}
-                for c in codes
-            ]
+            return [_coding(item.option(c), c) for c in codes]
         key = {"integer": "valueInteger", "boolean": "valueBoolean", "decimal": "valueDecimal"}.get(
             item.type, "valueString"
         )

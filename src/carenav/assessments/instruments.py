@@ -37,10 +37,13 @@ class Instrument:
     def loinc_panel(self) -> str | None:
         return self.questionnaire.codes[0] if self.questionnaire.codes else None
 
-    def score_response(self, resource: Mapping[str, Any], *, where: str = "QuestionnaireResponse") -> Score:
+    def score_response(
+        self, resource: Mapping[str, Any], *, sex: str | None = None, where: str = "QuestionnaireResponse"
+    ) -> Score:
         """Check a QuestionnaireResponse against the form (``ResponseInvalid`` lists every item at
-        fault) and score it."""
-        return score(self.id, self.rules, response_read(self.questionnaire, resource, where=where))
+        fault) and score it (``sex``: the patient's, for sex-specific cut-offs)."""
+        answers = response_read(self.questionnaire, resource, where=where)
+        return score(self.id, self.rules, answers, sex=sex)
 
 
 def instrument_load(path: Path) -> Instrument:

@@ -15,6 +15,8 @@ label = "minimal"
 
 [positive]                    # the screen is positive when the total reaches this
 total_at_least = 10
+by_sex = { female = 3 }       # a sex-specific cut-off (male, female, unknown), AUDIT-C
+answers = [{ item = "falls-fallen", codes = ["fallen-yes"] }]   # or on any of these answers
 
 [[subscale]]                  # a named sum over some items
 id = "safety"
@@ -28,8 +30,8 @@ subscale_at_least = { subscale = "safety", value = 11 }
 
 [[flag]]                      # a critical item: its score (or its answer) calls for action
 id = "suicide-risk"
-item = "/44260-8"
-score_above = 0               # or: codes = ["LA33-6"]
+item = "/44260-8"             # or items = [...]: any of them
+score_above = 0               # or score_below = 1, or codes = ["LA33-6"]
 urgent = true
 text = "..."
 
@@ -89,9 +91,10 @@ class Domain:
 @dataclass(frozen=True)
 class Flag:
     id: str
-    item: str
+    items: tuple[str, ...]
     text: str
     score_above: Decimal | None = None
+    score_below: Decimal | None = None
     codes: tuple[str, ...] = ()
     urgent: bool = False
 
@@ -103,6 +106,8 @@ class Rules:
     total_needs_every_item: bool = True
     bands: tuple[Band, ...] = ()
     positive_at_least: Decimal | None = None
+    positive_at_least_by_sex: Mapping[str, Decimal] = field(default_factory=dict)
+    positive_answers: tuple[AnswerRule, ...] = ()
     subscales: tuple[Subscale, ...] = ()
     domains: tuple[Domain, ...] = ()
     flags: tuple[Flag, ...] = ()
@@ -208,20 +213,31 @@ def rules_read(path: Path, questionnaire: Questionnaire) -> Rules:
     flags = []
     for raw in document.get("flag", []):
         part = f"flag {raw.get('id')}"
-        (item_id,) = items_of([raw.get("item")], part)
-        _check_codes(questionnaire.by_link_id[item_id], raw.get("codes", []), part, where)
+        flag_items = items_of(raw["items"] if "items" in raw else [raw.get("item")], part)
+        for item_id in flag_items:
+            _check_codes(questionnaire.by_link_id[item_id], raw.get("codes", []), part, where)
         flags.append(
             Flag(
                 id=str(raw["id"]),
-                item=item_id,
+                items=flag_items,
                 text=str(raw.get("text", "")),
                 score_above=number(raw["score_above"], part) if "score_above" in raw else None,
+                score_below=number(raw["score_below"], part) if "score_below" in raw else None,
                 codes=tuple(raw.get("codes", [])),
                 urgent=bool(raw.get("urgent", False)),
             )
         )
     cascade = document.get("cascade") or {}
     positive = document.get("positive") or {}
+    positive_answers = []
+    for rule in positive.get("answers", []):
+        (item_id,) = items_of([rule.get("item")], "positive")
+        _check_codes(questionnaire.by_link_id[item_id], rule.get("codes", []), "positive", where)
+        positive_answers.append(AnswerRule(item_id, tuple(rule.get("codes", []))))
+    by_sex = positive.get("by_sex", {})
+    unknown_sexes = sorted(set(by_sex) - set(SEXES))
+    if unknown_sexes:
+        raise InvalidInput(f"positive.by_sex: {unknown_sexes} (known: {', '.join(SEXES)})", where=where)
     return Rules(
         total_items=total_items,
         total_code=total.get("code") if isinstance(total, dict) else None,
@@ -230,6 +246,8 @@ def rules_read(path: Path, questionnaire: Questionnaire) -> Rules:
         positive_at_least=number(positive["total_at_least"], "positive")
         if "total_at_least" in positive
         else None,
+        positive_at_least_by_sex={k: number(v, "positive.by_sex") for k, v in by_sex.items()},
+        positive_answers=tuple(positive_answers),
         subscales=subscales,
         domains=tuple(domains),
         flags=tuple(flags),
@@ -247,8 +265,12 @@ def _check_codes(item: Item, codes: Sequence[str], part: str, where: str) -> Non
         raise InvalidInput(f"{part}: {', '.join(unknown)} are not options of {item.link_id}", where=where)
 
 
-def score(instrument_id: str, rules: Rules, answers: Answers) -> Score:
-    """Score a response's answers by the instrument's rules."""
+SEXES = ("male", "female", "unknown")
+
+
+def score(instrument_id: str, rules: Rules, answers: Answers, *, sex: str | None = None) -> Score:
+    """Score a response's answers by the instrument's rules. ``sex`` (male, female; None or anything
+    else is unknown) picks a sex-specific cut-off where the rules have one (AUDIT-C)."""
     questionnaire = answers.questionnaire
     total, missing = _sum(questionnaire, rules.total_items, answers, every=rules.total_needs_every_item)
     if not rules.has_total:
@@ -256,8 +278,14 @@ def score(instrument_id: str, rules: Rules, answers: Answers) -> Score:
     subscales = {s.id: _sum(questionnaire, s.items, answers, every=True)[0] for s in rules.subscales}
     band = next((b.label for b in rules.bands if total is not None and b.low <= total <= b.high), None)
     positive = None
-    if rules.positive_at_least is not None and total is not None:
-        positive = total >= rules.positive_at_least
+    cut_off = rules.positive_at_least_by_sex.get(
+        sex if sex in ("male", "female") else "unknown", rules.positive_at_least
+    )
+    if cut_off is not None and total is not None:
+        positive = total >= cut_off
+    if rules.positive_answers:
+        hit = any(any(str(v) in r.codes for v in answers.get(r.item)) for r in rules.positive_answers)
+        positive = hit or bool(positive)
     domains = tuple(d.id for d in rules.domains if _domain_positive(d, answers, subscales))
     if rules.domains and positive is None:
         positive = bool(domains)
@@ -320,12 +348,14 @@ def _domain_positive(domain: Domain, answers: Answers, subscales: Mapping[str, D
 
 
 def _flag_raised(questionnaire: Questionnaire, flag: Flag, answers: Answers) -> bool:
-    values = answers.get(flag.item)
-    if flag.codes and any(str(v) in flag.codes for v in values):
-        return True
-    if flag.score_above is not None:
-        threshold = flag.score_above
-        return any(
-            (s := _option_score(questionnaire, flag.item, v)) is not None and s > threshold for v in values
-        )
+    """Any of the flag's items has one of its codes, or a score above (below) its threshold."""
+    for link_id in flag.items:
+        values = answers.get(link_id)
+        if flag.codes and any(str(v) in flag.codes for v in values):
+            return True
+        scores = [s for v in values if (s := _option_score(questionnaire, link_id, v)) is not None]
+        if flag.score_above is not None and any(s > flag.score_above for s in scores):
+            return True
+        if flag.score_below is not None and any(s < flag.score_below for s in scores):
+            return True
     return False

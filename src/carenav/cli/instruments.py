@@ -39,8 +39,15 @@ def instruments_list(as_json: bool) -> None:
 @instruments_group.command("score")
 @click.argument("instrument_id", metavar="ID")
 @click.argument("path", metavar="FILE.json", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--sex",
+    type=click.Choice(["male", "female", "unknown"]),
+    default="unknown",
+    show_default=True,
+    help="The patient's sex, for sex-specific cut-offs (AUDIT-C).",
+)
 @fails_cleanly
-def instruments_score(instrument_id: str, path: Path) -> None:
+def instruments_score(instrument_id: str, path: Path, sex: str) -> None:
     """Score a FHIR QuestionnaireResponse (JSON file) with instrument ID; print the score as JSON. A
     response that does not fit the instrument's form: one line per item at fault, exit status 1."""
     instrument = instrument_get(instrument_id)
@@ -53,7 +60,7 @@ def instruments_score(instrument_id: str, path: Path) -> None:
     if not isinstance(resource, dict):
         raise InvalidInput("not a FHIR resource (a JSON object)", where=str(path))
     try:
-        result = instrument.score_response(resource, where=str(path))
+        result = instrument.score_response(resource, sex=sex, where=str(path))
     except ResponseInvalid as exc:
         click.echo(
             f"carenav: {path}: the response does not fit {instrument.id} {instrument.version}:", err=True
