@@ -12,6 +12,8 @@ from carenav.errors import InvalidInput
 
 LOINC = "http://loinc.org"
 ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 
 ANSWER_TYPES = ("boolean", "decimal", "integer", "date", "string", "text", "choice")
 """Item types that take answers (``group`` and ``display`` take none)."""
@@ -53,6 +55,8 @@ class Item:
     enable_behavior: str = "all"  # all | any
     items: tuple[Item, ...] = ()
     answer_value_set: str | None = None  # a choice item's options named by a value set instead
+    min_value: Decimal | None = None  # integer and decimal items: the minValue / maxValue extensions
+    max_value: Decimal | None = None
 
     @property
     def takes_answers(self) -> bool:
@@ -146,7 +150,18 @@ def _item(raw: Mapping[str, Any], *, where: str) -> Item:
         enable_behavior=str(raw.get("enableBehavior", "all")),
         items=tuple(_item(child, where=where) for child in raw.get("item", [])),
         answer_value_set=str(value_set) if value_set else None,
+        min_value=_bound(raw, MIN_VALUE),
+        max_value=_bound(raw, MAX_VALUE),
     )
+
+
+def _bound(raw: Mapping[str, Any], url: str) -> Decimal | None:
+    for extension in raw.get("extension", []):
+        if extension.get("url") == url:
+            for key in ("valueInteger", "valueDecimal"):
+                if key in extension:
+                    return Decimal(str(extension[key]))
+    return None
 
 
 def _option(link_id: str, raw: Mapping[str, Any], *, where: str) -> Option:

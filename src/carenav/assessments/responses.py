@@ -222,6 +222,11 @@ def _type_problem(item: Item, raw: Mapping[str, Any], value: Value) -> str | Non
         return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} item takes {expected}"
     if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
         return f"{value!r} is not an integer"
+    if kind in ("integer", "decimal") and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        if item.min_value is not None and value < item.min_value:
+            return f"{value} is below the minimum, {item.min_value}"
+        if item.max_value is not None and value > item.max_value:
+            return f"{value} is above the maximum, {item.max_value}"
     if kind == "boolean" and not isinstance(value, bool):
         return f"{value!r} is not true or false"
     if kind == "date" and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", str(value)):

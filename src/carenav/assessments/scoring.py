@@ -260,6 +260,11 @@ def rules_read(path: Path, questionnaire: Questionnaire) -> Rules:
 
 
 def _check_codes(item: Item, codes: Sequence[str], part: str, where: str) -> None:
+    if item.type == "boolean":
+        unknown = [c for c in codes if c not in ("true", "false")]
+        if unknown:
+            raise InvalidInput(f"{part}: a boolean item's codes are true and false", where=where)
+        return
     unknown = [c for c in codes if item.option(c) is None]
     if unknown:
         raise InvalidInput(f"{part}: {', '.join(unknown)} are not options of {item.link_id}", where=where)
@@ -284,7 +289,7 @@ def score(instrument_id: str, rules: Rules, answers: Answers, *, sex: str | None
     if cut_off is not None and total is not None:
         positive = total >= cut_off
     if rules.positive_answers:
-        hit = any(any(str(v) in r.codes for v in answers.get(r.item)) for r in rules.positive_answers)
+        hit = any(any(_as_code(v) in r.codes for v in answers.get(r.item)) for r in rules.positive_answers)
         positive = hit or bool(positive)
     domains = tuple(d.id for d in rules.domains if _domain_positive(d, answers, subscales))
     if rules.domains and positive is None:
@@ -339,7 +344,7 @@ def _sum(
 
 def _domain_positive(domain: Domain, answers: Answers, subscales: Mapping[str, Decimal | None]) -> bool:
     for rule in domain.answers:
-        if any(str(v) in rule.codes for v in answers.get(rule.item)):
+        if any(_as_code(v) in rule.codes for v in answers.get(rule.item)):
             return True
     if domain.subscale is not None and domain.subscale_at_least is not None:
         value = subscales.get(domain.subscale)
@@ -351,7 +356,7 @@ def _flag_raised(questionnaire: Questionnaire, flag: Flag, answers: Answers) -> 
     """Any of the flag's items has one of its codes, or a score above (below) its threshold."""
     for link_id in flag.items:
         values = answers.get(link_id)
-        if flag.codes and any(str(v) in flag.codes for v in values):
+        if flag.codes and any(_as_code(v) in flag.codes for v in values):
             return True
         scores = [s for v in values if (s := _option_score(questionnaire, link_id, v)) is not None]
         if flag.score_above is not None and any(s > flag.score_above for s in scores):
@@ -359,3 +364,10 @@ def _flag_raised(questionnaire: Questionnaire, flag: Flag, answers: Answers) -> 
         if flag.score_below is not None and any(s < flag.score_below for s in scores):
             return True
     return False
+
+
+def _as_code(value: object) -> str:
+    """An answer as the rules name it: a choice answer's code, a boolean's ``true`` or ``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
