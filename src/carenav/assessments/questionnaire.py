@@ -14,6 +14,9 @@ LOINC = "http://loinc.org"
 ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+DERIVED = "https://carenav.org/fhir/StructureDefinition/derived-from"
+"""On a read-only boolean item: computed from other answers (``phq2:cascade``: the PHQ-2 score calls for
+the PHQ-9), never taken from the response; other items' enableWhen may name it."""
 
 ANSWER_TYPES = ("boolean", "decimal", "integer", "date", "string", "text", "choice")
 """Item types that take answers (``group`` and ``display`` take none)."""
@@ -57,6 +60,7 @@ class Item:
     answer_value_set: str | None = None  # a choice item's options named by a value set instead
     min_value: Decimal | None = None  # integer and decimal items: the minValue / maxValue extensions
     max_value: Decimal | None = None
+    derived: str | None = None  # the DERIVED extension's value
 
     @property
     def takes_answers(self) -> bool:
@@ -152,6 +156,9 @@ def _item(raw: Mapping[str, Any], *, where: str) -> Item:
         answer_value_set=str(value_set) if value_set else None,
         min_value=_bound(raw, MIN_VALUE),
         max_value=_bound(raw, MAX_VALUE),
+        derived=next(
+            (str(e["valueString"]) for e in raw.get("extension", []) if e.get("url") == DERIVED), None
+        ),
     )
 
 

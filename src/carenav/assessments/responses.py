@@ -15,7 +15,7 @@ shipped form. Choice answers are matched by code (LOINC LA code where the option
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -66,19 +66,33 @@ class ResponseInvalid(InvalidInput):
 
 
 def response_read(
-    questionnaire: Questionnaire, resource: Mapping[str, Any], *, where: str = "QuestionnaireResponse"
+    questionnaire: Questionnaire,
+    resource: Mapping[str, Any],
+    *,
+    where: str = "QuestionnaireResponse",
+    derive: Derive | None = None,
 ) -> Answers:
     """The answers of ``resource``; raises ``ResponseInvalid`` listing every item error."""
-    answers = response_check(questionnaire, resource, where=where)
+    answers = response_check(questionnaire, resource, where=where, derive=derive)
     if answers.errors:
         raise ResponseInvalid(answers.errors, where=where)
     return answers
 
 
+Derive = Callable[[Questionnaire, Mapping[str, tuple[Value, ...]]], Mapping[str, tuple[Value, ...]]]
+"""Computes the derived items' values (``Item.derived``) from the other answers."""
+
+
 def response_check(
-    questionnaire: Questionnaire, resource: Mapping[str, Any], *, where: str = "QuestionnaireResponse"
+    questionnaire: Questionnaire,
+    resource: Mapping[str, Any],
+    *,
+    where: str = "QuestionnaireResponse",
+    derive: Derive | None = None,
 ) -> Answers:
-    """The answers of ``resource`` with every item error found (``Answers.errors``; empty when it fits)."""
+    """The answers of ``resource`` with every item error found (``Answers.errors``; empty when it fits).
+    ``derive``: the derived items' values, computed before skip logic (any given in the response are
+    replaced)."""
     if resource.get("resourceType") != "QuestionnaireResponse":
         raise InvalidInput(
             f"expected a QuestionnaireResponse, got {resource.get('resourceType')!r}", where=where
@@ -91,6 +105,10 @@ def response_check(
     instances: dict[str, int] = {}
     _read_items(questionnaire, resource.get("item", []), values, instances, errors)
     answered = {k: tuple(v) for k, v in values.items()}
+    derived = {item.link_id for item in questionnaire.walk() if item.derived}
+    answered = {k: v for k, v in answered.items() if k not in derived}
+    if derive is not None:
+        answered.update(derive(questionnaire, answered))
     effective = _enabled_answers(questionnaire, answered)
     for item in questionnaire.walk():
         enabled = item_enabled(questionnaire, item, effective)
@@ -100,6 +118,7 @@ def response_check(
             enabled
             and status in COMPLETED_STATUSES
             and item.required
+            and not item.derived
             and not answered.get(item.link_id)
             and not instances.get(f"answered:{item.link_id}")  # its answers are in fault already
             and not (item.type == "group" and instances.get(item.link_id))

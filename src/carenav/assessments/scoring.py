@@ -130,9 +130,15 @@ class Score:
     urgent_flags: tuple[str, ...] = ()
     cascade: str | None = None
     missing: tuple[str, ...] = ()
+    sections: Mapping[str, Score | None] = field(default_factory=dict)
+    """A composed instrument's: each section instrument's score (None: a cascade that was not called
+    for); its own flags and domains are theirs, together."""
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {}
+        if self.sections:
+            extra["sections"] = {k: v.as_json() if v else None for k, v in self.sections.items()}
+        return extra | {
             "instrument": self.instrument,
             "total": _plain(self.total),
             "band": self.band,
