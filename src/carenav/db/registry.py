@@ -9,6 +9,7 @@ from carenav.db.types import Base
 
 def load_all_models() -> MetaData:
     import carenav.accounts.models
+    import carenav.assessments.models
     import carenav.audit.models
     import carenav.feeds.models
     import carenav.patients.models

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 02:07:58.284674
+Create Date: 2026-11-25 05:19:44.624616
 """
 
 from __future__ import annotations
@@ -525,6 +525,71 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "assessments",
+        sa.Column("instrument_id", sa.String(length=64), nullable=False),
+        sa.Column("instrument_version", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("respondent", sa.String(length=16), nullable=False),
+        sa.Column("proxy_name", sa.String(length=200), nullable=True),
+        sa.Column("proxy_relationship", sa.String(length=100), nullable=True),
+        sa.Column("started_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_by", sa.String(length=200), nullable=False),
+        sa.Column("started_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("completed_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("completed_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("response", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("score", carenav.db.types.JSONDocument(), nullable=True),
+        sa.Column("status_reason", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "channel IN ('in-person', 'home-visit', 'phone', 'video')", name=op.f("ck_assessments_channel")
+        ),
+        sa.CheckConstraint("respondent IN ('patient', 'proxy')", name=op.f("ck_assessments_respondent")),
+        sa.CheckConstraint(
+            "status IN ('in-progress', 'completed', 'amended', 'entered-in-error')",
+            name=op.f("ck_assessments_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["completed_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_assessments_completed_by_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_assessments_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_assessments_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["started_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_assessments_started_by_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_assessments")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_assessments_uuid")),
+    )
+    with op.batch_alter_table("assessments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_assessments_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_assessments_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index(
+            "ix_assessments_patient_instrument", ["patient_id", "instrument_id", "started_at"], unique=False
+        )
+
+    op.create_table(
         "audit_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -984,6 +1049,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "assessment_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("assessment_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("response", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("score", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["assessment_id"],
+            ["assessments.id"],
+            name=op.f("fk_assessment_versions_assessment_id_assessments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_assessment_versions_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_assessment_versions")),
+        sa.UniqueConstraint("assessment_id", "version", name="uq_assessment_versions_version"),
+    )
+    op.create_table(
         "encounter_diagnoses",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("encounter_id", sa.Integer(), nullable=False),
@@ -1147,6 +1236,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_encounter_diagnoses_encounter_id"))
 
     op.drop_table("encounter_diagnoses")
+    op.drop_table("assessment_versions")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
 
@@ -1195,6 +1285,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_events_org_at")
 
     op.drop_table("audit_events")
+    with op.batch_alter_table("assessments", schema=None) as batch_op:
+        batch_op.drop_index("ix_assessments_patient_instrument")
+        batch_op.drop_index(batch_op.f("ix_assessments_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_assessments_org_id"))
+
+    op.drop_table("assessments")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_tokens_user_id"))
 
