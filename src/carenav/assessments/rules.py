@@ -12,7 +12,13 @@ These are the FHIR QuestionnaireResponse statuses, so the stored response carrie
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 from carenav.errors import RuleViolation
 
@@ -81,3 +87,43 @@ def respondent_problem(
     if respondent is Respondent.PATIENT and (proxy_name or proxy_relationship):
         return "the patient answered: no proxy to name"
     return None
+
+
+SDOH_DOMAINS_PATH = Path(__file__).parent / "sdoh_domains.toml"
+SDOH_CATEGORY_SYSTEM = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
+
+
+@dataclass(frozen=True)
+class SdohDomain:
+    code: str
+    label: str
+    z_code: str | None = None
+    z_display: str | None = None
+
+
+@cache
+def sdoh_domains() -> Mapping[str, SdohDomain]:
+    """The social-needs domains and their Z codes (``sdoh_domains.toml``)."""
+    document = tomllib.loads(SDOH_DOMAINS_PATH.read_text(encoding="utf-8"))
+    return {
+        code: SdohDomain(code, str(raw["label"]), raw.get("z_code"), raw.get("z_display"))
+        for code, raw in document.items()
+    }
+
+
+DAILY_LIVING_FLAGS = ("adl-dependency", "iadl-dependency")
+DAILY_LIVING_INSTRUMENTS = ("katz-adl", "lawton-iadl")
+
+
+def daily_living_dependency(instrument_id: str, score: Mapping[str, Any] | None) -> bool | None:
+    """Whether a stored score records a dependency in activities of daily living (Katz) or instrumental
+    ones (Lawton); None when the assessment did not assess them. Stratification's daily-living flag."""
+    if not score:
+        return None
+    if instrument_id in DAILY_LIVING_INSTRUMENTS:
+        return any(flag in DAILY_LIVING_FLAGS for flag in score.get("flags", []))
+    sections = score.get("sections") or {}
+    parts = [sections[i] for i in DAILY_LIVING_INSTRUMENTS if sections.get(i)]
+    if not parts:
+        return None
+    return any(flag in DAILY_LIVING_FLAGS for part in parts for flag in part.get("flags", []))

@@ -2,8 +2,8 @@
 earlier ones kept), withdraw. Every change leaves an audit row; services flush, the caller commits.
 
 A response that does not fit its form is refused whole (``ResponseInvalid`` names every item at fault) and
-nothing already stored changes. What completion leads to (Observations, health concerns, tasks) is built
-on the score stored here.
+nothing already stored changes. Completion and amendment write the scores as Observations and the positive
+social-needs domains as health concerns (``results``); withdrawal withdraws those too.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from carenav.assessments.instruments import Instrument, instrument_get
 from carenav.assessments.models import Assessment, AssessmentVersion
 from carenav.assessments.queries import assessment_get
 from carenav.assessments.responses import ResponseInvalid, response_check
+from carenav.assessments.results import results_record, results_withdraw
 from carenav.assessments.rules import (
     AssessmentAction,
     AssessmentStatus,
@@ -119,6 +120,7 @@ def assessment_withdraw(*, session: Session, actor: Actor, assessment_uuid: str,
     assessment.status = status.value
     assessment.status_reason = reason
     assessment.response = {**assessment.response, "status": status.value}
+    results_withdraw(session=session, assessment=assessment)
     _audit(session, actor, patient, assessment, "assessment-withdraw", reason)
     return assessment
 
@@ -157,6 +159,8 @@ def _finalise(
             reason=reason,
         )
     )
+    session.flush()
+    results_record(session=session, patient=patient, assessment=assessment, score=score, at=at)
     detail = f"{instrument.id}: total {score.total}, band {score.band}, flags {list(score.flags)}"
     _audit(
         session,

@@ -217,6 +217,8 @@ class Condition(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
     clinical_status: Mapped[str | None] = mapped_column(String(20))
     verification_status: Mapped[str | None] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(40), default="problem-list-item")
+    # A social-needs concern's SDOH domain (SDOH Clinical Care IG code: food-insecurity...)
+    sdoh_domain: Mapped[str | None] = mapped_column(String(40))
     onset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     abatement_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -26,6 +26,8 @@ from carenav.analytics.sources.normalise import (
     diagnosis_code,
 )
 from carenav.analytics.sources.parquet import SnapshotWriter
+from carenav.assessments.models import Assessment
+from carenav.assessments.rules import daily_living_dependency
 from carenav.audit.services import audit_record
 from carenav.patients.models import (
     Condition,
@@ -224,6 +226,19 @@ def write_record_store_snapshot(*, session: Session, actor: Actor, directory: Pa
             .order_by(Medication.id),
         ):
             writer.add("medications", (row[0], row[1], row[2], row[3], _day(row[4])))
+
+        # Daily-living dependency from completed Katz ADL / Lawton IADL assessments (alone or in the
+        # comprehensive assessment), dated by their completion.
+        for row in _stream(
+            session,
+            select(Patient.uuid, Assessment.instrument_id, Assessment.score, Assessment.completed_at)
+            .join(Patient, Patient.id == Assessment.patient_id)
+            .where(scope, Assessment.status.in_(("completed", "amended")))
+            .order_by(Assessment.id),
+        ):
+            dependent = daily_living_dependency(row[1], row[2])
+            if dependent is not None:
+                writer.add("functional_status", (row[0], _day(row[3]), dependent))
         counts = dict(writer.counts)
     audit_record(
         session=session,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 05:19:44.624616
+Create Date: 2026-11-25 05:21:52.797996
 """
 
 from __future__ import annotations
@@ -691,6 +691,7 @@ def upgrade() -> None:
         sa.Column("clinical_status", sa.String(length=20), nullable=True),
         sa.Column("verification_status", sa.String(length=20), nullable=True),
         sa.Column("category", sa.String(length=40), nullable=False),
+        sa.Column("sdoh_domain", sa.String(length=40), nullable=True),
         sa.Column("onset_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("abatement_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("recorded_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
