@@ -26,6 +26,15 @@ PHQ9 = [
     "/44260-8",
 ]
 SAFE = dict.fromkeys(("/95618-5", "/95617-7", "/95616-9", "/95615-1"), "LA6270-8")
+CALM_SOCIAL = {
+    "/71802-3": "LA31993-1",
+    "/96778-6": ["LA9-3"],
+    "/88122-7": "LA28398-8",
+    "/88123-5": "LA28398-8",
+    "/93030-5": "LA32-8",
+    "/96779-4": "LA32-8",
+}
+"""The AHC core items answered with no social need (the safety items apart)."""
 
 
 def everything_else() -> dict[str, Any]:
@@ -51,12 +60,9 @@ def everything_else() -> dict[str, Any]:
         "/68518-0": "freq-never",
         "/68519-8": "typical-1-2",
         "/68520-6": "six-never",
-        "/71802-3": "LA31993-1",
-        "/96778-6": ["LA9-3"],
+        **CALM_SOCIAL,
         "/88122-7": "LA6729-3",
-        "/88123-5": "LA28398-8",
         "/93030-5": "LA33-6",
-        "/96779-4": "LA32-8",
         **SAFE,
         "support-lives-alone": "alone-yes",
         "support-has-helper": "helper-no",

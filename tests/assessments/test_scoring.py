@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from carenav.assessments.instruments import instrument_get
 from tests.assessments.responses import response
+from tests.assessments.test_comprehensive import CALM_SOCIAL
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "fhir-examples"
 FREQ = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]  # 0..3
@@ -92,14 +93,7 @@ def test_gad7_over_every_answer_combination() -> None:
 
 SAFETY_ITEMS = ["/95618-5", "/95617-7", "/95616-9", "/95615-1"]
 SAFETY = ["LA6270-8", "LA10066-1", "LA10082-8", "LA16644-9", "LA6482-9"]  # 1..5
-CALM = {
-    "/71802-3": "LA31993-1",
-    "/96778-6": ["LA9-3"],
-    "/88122-7": "LA28398-8",
-    "/88123-5": "LA28398-8",
-    "/93030-5": "LA32-8",
-    "/96779-4": "LA32-8",
-}
+CALM = CALM_SOCIAL
 
 
 def test_ahc_safety_is_positive_from_a_total_of_11_over_every_combination() -> None:

@@ -2,7 +2,9 @@
 subscale, kept up to date by amendments, withdrawn with the assessment) and, for each positive social-needs
 domain with a Z code, a health concern (Condition, category health-concern, its SDOH domain, unconfirmed
 until the patient and the care team agree, as the SDOH Clinical Care IG asks of concerns made by software).
-A concern is not made twice: an active one with the same Z code already on the record stands."""
+A concern is not made twice: an active one with the same Z code already on the record stands. An urgent
+flag (PHQ-9 item 9, a positive safety screen) makes a task due the same day for the patient's care manager
+(the team's queue without one) and an alert on the patient, once per assessment and flag."""
 
 from __future__ import annotations
 
@@ -11,13 +13,18 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carenav.access import Actor
 from carenav.assessments.instruments import Instrument, instrument_get
 from carenav.assessments.models import Assessment
 from carenav.assessments.rules import sdoh_domains
 from carenav.assessments.scoring import Score
+from carenav.clock import today
 from carenav.db.mixins import LOCAL_SOURCE
 from carenav.patients.models import Condition, Observation, Patient
 from carenav.patients.rules import ICD10CM
+from carenav.tasks.models import Task
+from carenav.tasks.rules import TaskPriority
+from carenav.tasks.services import alert_raise, task_create
 
 LOINC = "http://loinc.org"
 SCORE_SYSTEM = "https://carenav.org/fhir/CodeSystem/assessment-score"
@@ -148,3 +155,54 @@ def _concern(
             recorded_at=at,
         )
     )
+
+
+def urgent_follow_up(
+    *, session: Session, actor: Actor, patient: Patient, assessment: Assessment, score: Score
+) -> list[Task]:
+    """A same-day task and an alert for each urgent flag of ``score`` not followed up for this
+    assessment yet; the tasks made."""
+    made = []
+    for flag in score.urgent_flags:
+        text = _flag_text(score, flag)
+        title = f"Urgent: {text}"[:200]
+        exists = session.scalar(
+            select(Task.id).where(
+                Task.patient_id == patient.id,
+                Task.source_type == "Assessment",
+                Task.source_id == assessment.uuid,
+                Task.title == title,
+            )
+        )
+        if exists is not None:
+            continue
+        source = ("Assessment", assessment.uuid)
+        reason = (
+            f"{instrument_get(assessment.instrument_id).title}, {assessment.status} {today().isoformat()}"
+        )
+        made.append(
+            task_create(
+                session=session,
+                actor=actor,
+                patient=patient,
+                title=title,
+                due_on=today(),
+                priority=TaskPriority.URGENT,
+                reason=reason,
+                source=source,
+            )
+        )
+        alert_raise(session=session, actor=actor, patient=patient, kind=flag, text=text, source=source)
+    return made
+
+
+def _flag_text(score: Score, flag_id: str) -> str:
+    """What an urgent flag says: its rules' text, or the positive domain's name."""
+    parts = [score.instrument, *(k for k, v in score.sections.items() if v is not None)]
+    for instrument_id in parts:
+        rules = instrument_get(instrument_id).rules
+        for flag in rules.flags:
+            if flag.id == flag_id and flag.text:
+                return flag.text
+    domain = sdoh_domains().get(flag_id)
+    return f"positive {domain.label.lower()} screen" if domain else flag_id

@@ -18,7 +18,7 @@ from carenav.assessments.instruments import Instrument, instrument_get
 from carenav.assessments.models import Assessment, AssessmentVersion
 from carenav.assessments.queries import assessment_get
 from carenav.assessments.responses import ResponseInvalid, response_check
-from carenav.assessments.results import results_record, results_withdraw
+from carenav.assessments.results import results_record, results_withdraw, urgent_follow_up
 from carenav.assessments.rules import (
     AssessmentAction,
     AssessmentStatus,
@@ -161,6 +161,7 @@ def _finalise(
     )
     session.flush()
     results_record(session=session, patient=patient, assessment=assessment, score=score, at=at)
+    urgent_follow_up(session=session, actor=actor, patient=patient, assessment=assessment, score=score)
     detail = f"{instrument.id}: total {score.total}, band {score.band}, flags {list(score.flags)}"
     _audit(
         session,

@@ -14,6 +14,7 @@ def load_all_models() -> MetaData:
     import carenav.feeds.models
     import carenav.patients.models
     import carenav.programs.models
-    import carenav.stratification.models  # noqa: F401
+    import carenav.stratification.models
+    import carenav.tasks.models  # noqa: F401
 
     return Base.metadata

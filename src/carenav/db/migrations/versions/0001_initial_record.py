@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 05:21:52.797996
+Create Date: 2026-11-25 05:25:03.532391
 """
 
 from __future__ import annotations
@@ -330,6 +330,41 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("patient_addresses", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_patient_addresses_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
+        "patient_alerts",
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("raised_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("source_type", sa.String(length=40), nullable=True),
+        sa.Column("source_id", sa.String(length=64), nullable=True),
+        sa.Column("cleared_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cleared_by", sa.String(length=200), nullable=True),
+        sa.Column("clear_note", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_patient_alerts_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_patient_alerts_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_patient_alerts")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_patient_alerts_uuid")),
+    )
+    with op.batch_alter_table("patient_alerts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_patient_alerts_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_patient_alerts_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
         "patient_identifiers",
@@ -1030,6 +1065,50 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_stratification_evidence_result_id"), ["result_id"], unique=False)
 
     op.create_table(
+        "tasks",
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("priority", sa.String(length=16), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("assigned_user_id", sa.Integer(), nullable=True),
+        sa.Column("source_type", sa.String(length=40), nullable=True),
+        sa.Column("source_id", sa.String(length=64), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("closed_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_by", sa.String(length=200), nullable=True),
+        sa.Column("close_note", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint("priority IN ('routine', 'urgent')", name=op.f("ck_tasks_priority")),
+        sa.CheckConstraint("status IN ('open', 'done', 'cancelled')", name=op.f("ck_tasks_status")),
+        sa.ForeignKeyConstraint(
+            ["assigned_user_id"],
+            ["users.id"],
+            name=op.f("fk_tasks_assigned_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organizations.id"], name=op.f("fk_tasks_org_id_organizations"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_tasks_patient_id_patients"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_tasks_uuid")),
+    )
+    with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_tasks_assigned_status_due", ["assigned_user_id", "status", "due_on"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_tasks_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_tasks_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
         "web_sessions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
@@ -1242,6 +1321,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
 
     op.drop_table("web_sessions")
+    with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_tasks_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_tasks_org_id"))
+        batch_op.drop_index("ix_tasks_assigned_status_due")
+
+    op.drop_table("tasks")
     with op.batch_alter_table("stratification_evidence", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stratification_evidence_result_id"))
 
@@ -1324,6 +1409,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_patient_identifiers_lookup")
 
     op.drop_table("patient_identifiers")
+    with op.batch_alter_table("patient_alerts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_patient_alerts_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_patient_alerts_org_id"))
+
+    op.drop_table("patient_alerts")
     with op.batch_alter_table("patient_addresses", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_patient_addresses_patient_id"))
 
