@@ -24,10 +24,13 @@ from carenav.assessments.services import (
     assessment_start,
     assessment_withdraw,
 )
+from carenav.fhir.mappers.condition import condition_resource
+from carenav.fhir.references import refs_for
 from carenav.patients.models import Condition, Observation
 from tests.assessments.responses import response
 from tests.assessments.test_comprehensive import FREQ, PHQ9, everything_else
 from tests.builders import make_org, make_patient
+from tests.fhir.validation import assert_valid
 
 
 def _complete(
@@ -71,6 +74,18 @@ def test_comprehensive_assessment_leaves_scores_and_concerns(session: Session) -
         ("Z59.41", "food-insecurity", "health-concern", "unconfirmed", "active"),
         ("Z59.82", "transportation-insecurity", "health-concern", "unconfirmed", "active"),
     }
+    # over FHIR: a valid Condition with the health-concern, sdoh and domain categories
+    food = session.scalars(
+        select(Condition).where(Condition.patient_id == patient.id, Condition.code == "Z59.41")
+    ).one()
+    mapped = condition_resource(food, refs_for(session, [food]))
+    assert_valid(mapped)
+    assert [c["coding"][0]["code"] for c in mapped["category"]] == [
+        "health-concern",
+        "sdoh",
+        "food-insecurity",
+    ]
+    assert mapped["verificationStatus"]["coding"][0]["code"] == "unconfirmed"
     # a second screen with the same needs does not make the concerns twice
     _complete(session, actor, patient.uuid, "comprehensive-assessment", answers)
     assert len(session.scalars(select(Condition).where(Condition.patient_id == patient.id)).all()) == 2

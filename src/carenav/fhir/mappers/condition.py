@@ -46,8 +46,24 @@ def condition_code(row: Condition) -> FHIRDict:
     return out or {"text": "unknown condition"}
 
 
-def condition_resource(row: Condition, refs: Refs) -> FHIRDict:
+US_CORE_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-category"
+SDOH_DOMAIN = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
+
+
+def condition_categories(row: Condition) -> list[FHIRDict] | None:
+    """The category, and for a social-needs concern US Core's ``sdoh`` and its SDOH domain (the SDOH
+    Clinical Care IG asks for both: SDOH-Con-3)."""
+    if not row.category:
+        return None
     system, display = CATEGORY_DISPLAY.get(row.category, (CONDITION_CATEGORY, None))
+    categories = [concept(system, row.category, display)]
+    if row.sdoh_domain:
+        categories.append(concept(US_CORE_CATEGORY, "sdoh", "SDOH"))
+        categories.append(concept(SDOH_DOMAIN, row.sdoh_domain))
+    return [c for c in categories if c is not None]
+
+
+def condition_resource(row: Condition, refs: Refs) -> FHIRDict:
     encounter_id = refs.encounters.get(row.encounter_id) if row.encounter_id else None
     return resource(
         "Condition",
@@ -55,7 +71,7 @@ def condition_resource(row: Condition, refs: Refs) -> FHIRDict:
         row.updated_at,
         clinicalStatus=concept(CONDITION_CLINICAL, row.clinical_status),
         verificationStatus=concept(CONDITION_VER_STATUS, row.verification_status),
-        category=[concept(system, row.category, display)] if row.category else None,
+        category=condition_categories(row),
         code=condition_code(row),
         subject=reference("Patient", refs.patients.get(row.patient_id)),
         encounter=reference("Encounter", encounter_id),
