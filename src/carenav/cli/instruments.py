@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -51,6 +54,14 @@ def instruments_score(instrument_id: str, path: Path, sex: str) -> None:
     """Score a FHIR QuestionnaireResponse (JSON file) with instrument ID; print the score as JSON. A
     response that does not fit the instrument's form: one line per item at fault, exit status 1."""
     instrument = instrument_get(instrument_id)
+    resource = read_resource_file(path)
+    with reports_item_errors(path, instrument.id, instrument.version):
+        result = instrument.score_response(resource, sex=sex, where=str(path))
+    print_json(result.as_json())
+
+
+def read_resource_file(path: Path) -> dict[str, Any]:
+    """A FHIR resource from a JSON file, or a clear error naming the file."""
     try:
         resource = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -59,13 +70,16 @@ def instruments_score(instrument_id: str, path: Path, sex: str) -> None:
         raise InvalidInput(f"not JSON ({exc})", where=str(path)) from exc
     if not isinstance(resource, dict):
         raise InvalidInput("not a FHIR resource (a JSON object)", where=str(path))
+    return resource
+
+
+@contextmanager
+def reports_item_errors(path: Path, instrument_id: str, version: str) -> Iterator[None]:
+    """A response that does not fit its form: one line per item at fault on stderr, exit status 1."""
     try:
-        result = instrument.score_response(resource, sex=sex, where=str(path))
+        yield
     except ResponseInvalid as exc:
-        click.echo(
-            f"carenav: {path}: the response does not fit {instrument.id} {instrument.version}:", err=True
-        )
+        click.echo(f"carenav: {path}: the response does not fit {instrument_id} {version}:", err=True)
         for error in exc.errors:
             click.echo(f"  {error.link_id}: {error.message}", err=True)
         sys.exit(1)
-    print_json(result.as_json())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from carenav import __version__
+from carenav.cli.assessments import assessments_group
 from carenav.cli.db import db_group
 from carenav.cli.demo import demo_group
 from carenav.cli.export import export_command
@@ -39,6 +40,7 @@ cli.add_command(synth_command)
 cli.add_command(stratify_command)
 cli.add_command(programs_group)
 cli.add_command(instruments_group)
+cli.add_command(assessments_group)
 
 
 def main() -> None:
