@@ -73,6 +73,7 @@ def test_capability_statement_is_public_valid_and_lists_what_is_routed(api: Api,
         "Coverage": world.rows["coverage"].uuid,
         "Practitioner": world.rows["practitioner"].uuid,
         "Organization": None,
+        "Questionnaire": "phq9",
     }
     readable = [t for t, r in resources.items() if {"code": "read"} in r["interaction"]]
     assert set(readable) == set(examples)

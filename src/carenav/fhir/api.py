@@ -30,6 +30,7 @@ from carenav.fhir.mappers.care_team import care_team_resource
 from carenav.fhir.mappers.common import CONDITION_CLINICAL, V3_ACT_CODE, FHIRDict
 from carenav.fhir.mappers.patient import patient_resource
 from carenav.fhir.outcome import operation_outcome, outcome_for_error
+from carenav.fhir.questionnaires import QUESTIONNAIRE, questionnaire_resource, questionnaire_search
 from carenav.fhir.references import refs_for
 from carenav.fhir.resources import CARE_TEAM, CARE_TEAM_MODEL, RESOURCE_KINDS, ResourceKind
 from carenav.fhir.search import (
@@ -154,7 +155,7 @@ def fhir_router() -> APIRouter:
     return router
 
 
-READABLE_TYPES = sorted([*RESOURCE_KINDS, CARE_TEAM])
+READABLE_TYPES = sorted([*RESOURCE_KINDS, CARE_TEAM, QUESTIONNAIRE])
 OPERATIONS = {"Patient": [("everything", EVERYTHING)]}
 
 
@@ -201,6 +202,8 @@ def read_resource(ctx: Facade, resource_type: str, resource_id: str) -> FHIRDict
         return patient_resource(
             patient_read(session=session, actor=actor, patient_uuid=resource_id, what="FHIR read")
         )
+    if resource_type == QUESTIONNAIRE:
+        return questionnaire_resource(resource_id)
     if resource_type == CARE_TEAM:
         members = record_list(session=session, actor=actor, patient_uuid=resource_id, model=CARE_TEAM_MODEL)
         if not members.items:
@@ -356,11 +359,19 @@ def search_observations(ctx: Facade, query: SearchRequest) -> SearchResult:
     return _mapped(ctx, RESOURCE_KINDS["Observation"], page)
 
 
+def search_questionnaires(ctx: Facade, query: SearchRequest) -> SearchResult:
+    """The shipped instruments as Questionnaires, filtered by url, name and code (no patient data)."""
+    found = questionnaire_search(url=query.first("url"), name=query.first("name"), code=query.first("code"))
+    page = found[query.offset : query.offset + query.count]
+    return page, len(found)
+
+
 SEARCHES: dict[str, Callable[[Facade, SearchRequest], SearchResult]] = {
     "Patient": search_patients,
     "Condition": search_conditions,
     "Encounter": search_encounters,
     "Observation": search_observations,
+    "Questionnaire": search_questionnaires,
 }
 assert set(SEARCHES) == set(SEARCH_PARAMETERS), "every searchable type needs a search function"
 

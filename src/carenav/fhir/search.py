@@ -47,6 +47,11 @@ SEARCH_PARAMETERS: dict[str, tuple[SearchParameter, ...]] = {
         SearchParameter("code", "token", "The observation code, e.g. http://loinc.org|8480-6."),
         SearchParameter("date", "date", "When it was effective (eq, gt, ge, lt, le).", repeatable=True),
     ),
+    "Questionnaire": (
+        SearchParameter("url", "uri", "The canonical URL (with |version or without)."),
+        SearchParameter("name", "string", "Start of the id or the title (case-insensitive)."),
+        SearchParameter("code", "token", "The instrument's LOINC panel code, e.g. http://loinc.org|44249-1."),
+    ),
 }
 
 COUNT = "_count"
