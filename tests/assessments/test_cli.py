@@ -15,8 +15,8 @@ from carenav.accounts.services import organization_resolve
 from carenav.assessments.instruments import instrument_get
 from carenav.cli.main import cli
 from carenav.settings import get_settings
+from tests.assessments.answers import FREQ, PHQ9
 from tests.assessments.responses import response
-from tests.assessments.test_comprehensive import FREQ, PHQ9
 from tests.builders import make_patient
 from tests.databases import engine_for
 

@@ -10,31 +10,11 @@ import pytest
 
 from carenav.assessments.instruments import instrument_get
 from carenav.assessments.responses import ResponseInvalid
+from tests.assessments.answers import CALM_SOCIAL, FREQ, PHQ9, SAFETY_ITEMS
 from tests.assessments.responses import response
 from tests.fhir.validation import assert_valid
 
-FREQ = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
-PHQ9 = [
-    "/44250-9",
-    "/44255-8",
-    "/44259-0",
-    "/44254-1",
-    "/44251-7",
-    "/44258-2",
-    "/44252-5",
-    "/44253-3",
-    "/44260-8",
-]
-SAFE = dict.fromkeys(("/95618-5", "/95617-7", "/95616-9", "/95615-1"), "LA6270-8")
-CALM_SOCIAL = {
-    "/71802-3": "LA31993-1",
-    "/96778-6": ["LA9-3"],
-    "/88122-7": "LA28398-8",
-    "/88123-5": "LA28398-8",
-    "/93030-5": "LA32-8",
-    "/96779-4": "LA32-8",
-}
-"""The AHC core items answered with no social need (the safety items apart)."""
+SAFE = dict.fromkeys(SAFETY_ITEMS, "LA6270-8")
 
 
 def everything_else() -> dict[str, Any]:

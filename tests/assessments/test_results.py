@@ -27,8 +27,9 @@ from carenav.assessments.services import (
 from carenav.fhir.mappers.condition import condition_resource
 from carenav.fhir.references import refs_for
 from carenav.patients.models import Condition, Observation
+from tests.assessments.answers import FREQ, GAD7, PHQ9
 from tests.assessments.responses import response
-from tests.assessments.test_comprehensive import FREQ, PHQ9, everything_else
+from tests.assessments.test_comprehensive import everything_else
 from tests.builders import make_org, make_patient
 from tests.fhir.validation import assert_valid
 
@@ -104,7 +105,7 @@ def test_an_amendment_updates_the_observation(session: Session) -> None:
     org = make_org(session)
     patient = make_patient(session, org)
     actor = Actor.operator(org.id, "tests")
-    gad = ["/69725-0", "/68509-9", "/69733-4", "/69734-2", "/69735-9", "/69689-8", "/69736-7"]
+    gad = GAD7
     done = _complete(session, actor, patient.uuid, "gad7", dict.fromkeys(gad, FREQ[2]))
     assessment_amend(
         session=session,

@@ -13,23 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carenav.assessments.instruments import instrument_get
+from tests.assessments.answers import CALM_SOCIAL as CALM
+from tests.assessments.answers import FREQ, SAFETY, SAFETY_ITEMS
+from tests.assessments.answers import GAD7 as GAD7_ITEMS
+from tests.assessments.answers import PHQ9 as PHQ9_ITEMS
 from tests.assessments.responses import response
-from tests.assessments.test_comprehensive import CALM_SOCIAL
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "fhir-examples"
-FREQ = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]  # 0..3
-PHQ9_ITEMS = [
-    "/44250-9",
-    "/44255-8",
-    "/44259-0",
-    "/44254-1",
-    "/44251-7",
-    "/44258-2",
-    "/44252-5",
-    "/44253-3",
-    "/44260-8",
-]
-GAD7_ITEMS = ["/69725-0", "/68509-9", "/69733-4", "/69734-2", "/69735-9", "/69689-8", "/69736-7"]
 PHQ9_BANDS = [
     (0, 4, "minimal"),
     (5, 9, "mild"),
@@ -89,11 +79,6 @@ def test_gad7_over_every_answer_combination() -> None:
             response(gad7, {i: FREQ[p] for i, p in zip(GAD7_ITEMS, points, strict=True)})
         )
         assert (result.total, result.band, result.positive) == (total, band(total, GAD7_BANDS), total >= 10)
-
-
-SAFETY_ITEMS = ["/95618-5", "/95617-7", "/95616-9", "/95615-1"]
-SAFETY = ["LA6270-8", "LA10066-1", "LA10082-8", "LA16644-9", "LA6482-9"]  # 1..5
-CALM = CALM_SOCIAL
 
 
 def test_ahc_safety_is_positive_from_a_total_of_11_over_every_combination() -> None:

@@ -17,12 +17,12 @@ from carenav.assessments.instruments import instrument_get
 from carenav.assessments.rules import Channel
 from carenav.assessments.services import assessment_amend, assessment_complete, assessment_start
 from carenav.clock import frozen_at
-from carenav.errors import RuleViolation
+from carenav.errors import NotFound, RuleViolation
 from carenav.tasks.models import PatientAlert, Task
 from carenav.tasks.rules import TaskStatus
 from carenav.tasks.services import alert_clear, task_finish
+from tests.assessments.answers import CALM_SOCIAL, FREQ, PHQ9, SAFETY_ITEMS
 from tests.assessments.responses import response
-from tests.assessments.test_comprehensive import CALM_SOCIAL, FREQ, PHQ9
 from tests.builders import make_org, make_patient
 from tests.web.users import cheap_passwords, make_user
 
@@ -75,6 +75,11 @@ def test_item_9_makes_a_same_day_task_for_the_care_manager_and_an_alert(
     )
     assert len(session.scalars(select(Task).where(Task.patient_id == patient.id)).all()) == 1
     assert len(session.scalars(select(PatientAlert).where(PatientAlert.patient_id == patient.id)).all()) == 1
+    other = Actor.operator(make_org(session).id, "elsewhere")
+    with pytest.raises(NotFound):
+        task_finish(session=session, actor=other, task_uuid=task.uuid, to=TaskStatus.DONE)
+    with pytest.raises(NotFound):
+        alert_clear(session=session, actor=other, alert_uuid=alert.uuid, note="x")
     finished = task_finish(
         session=session, actor=operator, task_uuid=task.uuid, to=TaskStatus.DONE, note="C-SSRS done"
     )
@@ -91,7 +96,7 @@ def test_a_positive_safety_screen_goes_to_the_team_queue_without_a_care_manager(
     org = make_org(session)
     patient = make_patient(session, org)
     operator = Actor.operator(org.id, "tests")
-    safety = ["/95618-5", "/95617-7", "/95616-9", "/95615-1"]
+    safety = SAFETY_ITEMS
     answers = {**CALM_SOCIAL, **dict.fromkeys(safety, "LA10082-8")}  # 3 x 4 = 12 >= 11
     started = assessment_start(
         session=session,

@@ -33,13 +33,12 @@ from carenav.assessments.services import (
 )
 from carenav.audit.models import AuditEvent
 from carenav.errors import InvalidInput, NotFound, RuleViolation
+from tests.assessments.answers import FREQ, GAD7
 from tests.assessments.responses import response
 from tests.builders import make_org, make_patient
 from tests.web.users import cheap_passwords, make_user
 
 __all__ = ["cheap_passwords"]
-FREQ = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
-GAD7 = ["/69725-0", "/68509-9", "/69733-4", "/69734-2", "/69735-9", "/69689-8", "/69736-7"]
 
 
 def gad7(points: list[int], **kwargs: Any) -> dict[str, Any]:

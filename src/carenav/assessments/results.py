@@ -63,22 +63,15 @@ def results_record(
 def results_withdraw(*, session: Session, assessment: Assessment) -> None:
     """An assessment entered in error: its Observations and the concerns it made are too."""
     prefix = _source(assessment, "")
-    for observation in session.scalars(
-        select(Observation).where(
-            Observation.patient_id == assessment.patient_id,
-            Observation.source_system == LOCAL_SOURCE,
-            Observation.source_id.startswith(prefix),
-        )
-    ):
-        observation.status = "entered-in-error"
-    for condition in session.scalars(
-        select(Condition).where(
-            Condition.patient_id == assessment.patient_id,
-            Condition.source_system == LOCAL_SOURCE,
-            Condition.source_id.startswith(prefix),
-        )
-    ):
-        condition.verification_status = "entered-in-error"
+    for model, column in ((Observation, "status"), (Condition, "verification_status")):
+        for row in session.scalars(
+            select(model).where(
+                model.patient_id == assessment.patient_id,
+                model.source_system == LOCAL_SOURCE,
+                model.source_id.startswith(prefix),
+            )
+        ):
+            setattr(row, column, "entered-in-error")
 
 
 def _observation(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carenav.access import Actor, patient_visible
+from carenav.access import Actor, patient_scope
 from carenav.accounts.models import User
 from carenav.audit.services import audit_record
 from carenav.clock import now
@@ -16,6 +17,8 @@ from carenav.patients.models import CareTeamMember, Patient
 from carenav.patients.rules import CareTeamRole
 from carenav.tasks.models import PatientAlert, Task
 from carenav.tasks.rules import TaskPriority, TaskStatus, task_close
+
+T = TypeVar("T", Task, PatientAlert)
 
 
 def care_manager_of(session: Session, patient: Patient) -> User | None:
@@ -80,11 +83,7 @@ def task_finish(
     *, session: Session, actor: Actor, task_uuid: str, to: TaskStatus, note: str | None = None
 ) -> Task:
     """Close an open task as done or cancelled."""
-    task = session.scalar(select(Task).where(Task.uuid == task_uuid))
-    if task is None:
-        raise NotFound(f"no task {task_uuid}", where="Task")
-    patient = session.get_one(Patient, task.patient_id)
-    patient_visible(session=session, actor=actor, patient_uuid=patient.uuid)  # NotFound outside reach
+    task, patient = _visible(session, actor, Task, task_uuid)
     task.status = task_close(TaskStatus(task.status), to, note=note).value
     task.closed_at, task.closed_by, task.close_note = now(), actor.label, note
     audit_record(
@@ -143,11 +142,7 @@ def alert_raise(
 
 def alert_clear(*, session: Session, actor: Actor, alert_uuid: str, note: str) -> PatientAlert:
     """Clear an alert, with a note of what was done."""
-    alert = session.scalar(select(PatientAlert).where(PatientAlert.uuid == alert_uuid))
-    if alert is None:
-        raise NotFound(f"no alert {alert_uuid}", where="PatientAlert")
-    patient = session.get_one(Patient, alert.patient_id)
-    patient_visible(session=session, actor=actor, patient_uuid=patient.uuid)
+    alert, patient = _visible(session, actor, PatientAlert, alert_uuid)
     if alert.cleared_at is not None:
         raise RuleViolation("the alert is already cleared", where="alert")
     if not note.strip():
@@ -163,3 +158,16 @@ def alert_clear(*, session: Session, actor: Actor, alert_uuid: str, note: str) -
         detail=f"{alert.kind}: {note}",
     )
     return alert
+
+
+def _visible(session: Session, actor: Actor, model: type[T], uuid: str) -> tuple[T, Patient]:
+    """The task or alert with this uuid and its patient, if ``actor`` may see the patient (NotFound
+    otherwise, as for a uuid that does not exist)."""
+    row = session.scalar(
+        select(model)
+        .join(Patient, Patient.id == model.patient_id)
+        .where(model.uuid == uuid, patient_scope(actor))
+    )
+    if row is None:
+        raise NotFound(f"no {model.__name__} {uuid}", where=model.__name__)
+    return row, session.get_one(Patient, row.patient_id)
