@@ -67,3 +67,24 @@ class AssessmentVersion(Base):
     actor: Mapped[str] = mapped_column(String(200))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AssessmentSuggestion(KeyMixin, TenantMixin, PatientOwnedMixin, Base):
+    """A goal or referral an assessment suggested, until the care manager accepts or dismisses it (the
+    care plan takes the accepted ones)."""
+
+    __tablename__ = "assessment_suggestions"
+    __table_args__ = (
+        CheckConstraint("kind IN ('goal', 'referral')", name="kind"),
+        CheckConstraint("status IN ('suggested', 'accepted', 'dismissed')", name="status"),
+    )
+
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    trigger: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    service: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="suggested")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)

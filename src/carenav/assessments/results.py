@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from carenav.access import Actor
 from carenav.assessments.instruments import Instrument, instrument_get
-from carenav.assessments.models import Assessment
-from carenav.assessments.rules import sdoh_domains
+from carenav.assessments.models import Assessment, AssessmentSuggestion
+from carenav.assessments.rules import sdoh_domains, suggestions_for
 from carenav.assessments.scoring import Score
 from carenav.clock import today
 from carenav.db.mixins import LOCAL_SOURCE
@@ -58,6 +58,35 @@ def results_record(
             )
     for domain in score.positive_domains:
         _concern(session, patient, assessment, domain, at)
+    _suggest(session, patient, assessment, (*score.positive_domains, *score.flags))
+
+
+def _suggest(session: Session, patient: Patient, assessment: Assessment, positive: tuple[str, ...]) -> None:
+    """The goals and referrals the positives suggest, but those already waiting for a decision."""
+    waiting = {
+        (kind, text)
+        for kind, text in session.execute(
+            select(AssessmentSuggestion.kind, AssessmentSuggestion.text).where(
+                AssessmentSuggestion.patient_id == patient.id, AssessmentSuggestion.status == "suggested"
+            )
+        )
+    }
+    for suggestion in suggestions_for(positive):
+        if (suggestion.kind, suggestion.text) in waiting:
+            continue
+        waiting.add((suggestion.kind, suggestion.text))
+        session.add(
+            AssessmentSuggestion(
+                org_id=patient.org_id,
+                patient_id=patient.id,
+                assessment_id=assessment.id,
+                trigger=suggestion.when,
+                kind=suggestion.kind,
+                text=suggestion.text,
+                service=suggestion.service,
+                status="suggested",
+            )
+        )
 
 
 def results_withdraw(*, session: Session, assessment: Assessment) -> None:

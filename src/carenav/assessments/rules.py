@@ -127,3 +127,38 @@ def daily_living_dependency(instrument_id: str, score: Mapping[str, Any] | None)
     if not parts:
         return None
     return any(flag in DAILY_LIVING_FLAGS for part in parts for flag in part.get("flags", []))
+
+
+SUGGESTIONS_PATH = Path(__file__).parent / "suggestions.toml"
+SUGGESTION_KINDS = ("goal", "referral")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A goal or referral a positive screen suggests (``when``: the domain or flag); ``service``: the
+    resource directory category a referral is for."""
+
+    when: str
+    kind: str
+    text: str
+    service: str | None = None
+
+
+@cache
+def suggestions() -> tuple[Suggestion, ...]:
+    """The suggestions kept as data (``suggestions.toml``); a bad entry fails with its number."""
+    document = tomllib.loads(SUGGESTIONS_PATH.read_text(encoding="utf-8"))
+    found = []
+    for number, raw in enumerate(document.get("suggestion", []), start=1):
+        where = f"{SUGGESTIONS_PATH.name}, suggestion {number}"
+        if raw.get("kind") not in SUGGESTION_KINDS or not raw.get("when") or not raw.get("text"):
+            raise RuleViolation(f"needs when, text and kind ({' or '.join(SUGGESTION_KINDS)})", where=where)
+        if raw["kind"] == "referral" and not raw.get("service"):
+            raise RuleViolation("a referral names its service category", where=where)
+        found.append(Suggestion(str(raw["when"]), str(raw["kind"]), str(raw["text"]), raw.get("service")))
+    return tuple(found)
+
+
+def suggestions_for(positive: tuple[str, ...]) -> list[Suggestion]:
+    """The suggestions of the positive domains and raised flags, in file order."""
+    return [s for s in suggestions() if s.when in positive]

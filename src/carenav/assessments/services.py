@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carenav.access import Actor, patient_visible
+from carenav.access import Actor, patient_scope, patient_visible
 from carenav.assessments.instruments import Instrument, instrument_get
-from carenav.assessments.models import Assessment, AssessmentVersion
+from carenav.assessments.models import Assessment, AssessmentSuggestion, AssessmentVersion
 from carenav.assessments.queries import assessment_get
 from carenav.assessments.responses import ResponseInvalid, response_check
 from carenav.assessments.results import results_record, results_withdraw, urgent_follow_up
@@ -29,7 +30,7 @@ from carenav.assessments.rules import (
 )
 from carenav.audit.services import audit_record
 from carenav.clock import now
-from carenav.errors import InvalidInput
+from carenav.errors import InvalidInput, NotFound, RuleViolation
 from carenav.patients.models import Patient
 
 
@@ -217,3 +218,33 @@ def _audit(
         entity_id=assessment.uuid,
         detail=detail,
     )
+
+
+def suggestion_decide(
+    *, session: Session, actor: Actor, suggestion_uuid: str, accept: bool, note: str | None = None
+) -> AssessmentSuggestion:
+    """Accept (for the care plan) or dismiss a suggested goal or referral; decided once."""
+    row = session.execute(
+        select(AssessmentSuggestion, Patient)
+        .join(Patient, Patient.id == AssessmentSuggestion.patient_id)
+        .where(AssessmentSuggestion.uuid == suggestion_uuid, patient_scope(actor))
+    ).first()
+    if row is None:
+        raise NotFound(f"no suggestion {suggestion_uuid}", where="AssessmentSuggestion")
+    suggestion, patient = row
+    if suggestion.status != "suggested":
+        raise RuleViolation(f"the suggestion is already {suggestion.status}", where="suggestion")
+    if not accept and not (note or "").strip():
+        raise RuleViolation("dismissing a suggestion needs a note (why it does not fit)", where="suggestion")
+    suggestion.status = "accepted" if accept else "dismissed"
+    suggestion.decided_at, suggestion.decided_by, suggestion.note = now(), actor.label, note
+    audit_record(
+        session=session,
+        actor=actor,
+        action=f"suggestion-{suggestion.status}",
+        patient_uuid=patient.uuid,
+        entity_type="AssessmentSuggestion",
+        entity_id=suggestion.uuid,
+        detail=f"{suggestion.kind}: {suggestion.text}" + (f"; {note}" if note else ""),
+    )
+    return suggestion

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 05:25:03.532391
+Create Date: 2026-11-25 05:49:59.949508
 """
 
 from __future__ import annotations
@@ -1129,6 +1129,57 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "assessment_suggestions",
+        sa.Column("assessment_id", sa.Integer(), nullable=False),
+        sa.Column("trigger", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("service", sa.String(length=64), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("decided_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_by", sa.String(length=200), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint("kind IN ('goal', 'referral')", name=op.f("ck_assessment_suggestions_kind")),
+        sa.CheckConstraint(
+            "status IN ('suggested', 'accepted', 'dismissed')", name=op.f("ck_assessment_suggestions_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["assessment_id"],
+            ["assessments.id"],
+            name=op.f("fk_assessment_suggestions_assessment_id_assessments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_assessment_suggestions_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_assessment_suggestions_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_assessment_suggestions")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_assessment_suggestions_uuid")),
+    )
+    with op.batch_alter_table("assessment_suggestions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_assessment_suggestions_assessment_id"), ["assessment_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_assessment_suggestions_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_assessment_suggestions_patient_id"), ["patient_id"], unique=False
+        )
+
+    op.create_table(
         "assessment_versions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("assessment_id", sa.Integer(), nullable=False),
@@ -1317,6 +1368,12 @@ def downgrade() -> None:
 
     op.drop_table("encounter_diagnoses")
     op.drop_table("assessment_versions")
+    with op.batch_alter_table("assessment_suggestions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_assessment_suggestions_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_assessment_suggestions_org_id"))
+        batch_op.drop_index(batch_op.f("ix_assessment_suggestions_assessment_id"))
+
+    op.drop_table("assessment_suggestions")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
 
