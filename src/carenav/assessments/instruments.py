@@ -226,10 +226,3 @@ def instrument_get(instrument_id: str) -> Instrument:
             return instrument
     known = ", ".join(i.id for i in instruments())
     raise NotFound(f"no instrument {instrument_id!r} (shipped: {known})", where="instrument")
-
-
-def instrument_for_response(resource: Mapping[str, Any]) -> Instrument | None:
-    """The shipped instrument a QuestionnaireResponse names (its ``questionnaire`` canonical, with or
-    without ``|version``), or None."""
-    canonical = str(resource.get("questionnaire", "")).split("|")[0]
-    return next((i for i in instruments() if canonical and i.questionnaire.url == canonical), None)

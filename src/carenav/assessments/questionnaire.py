@@ -84,6 +84,8 @@ class Questionnaire:
     resource: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
     by_link_id: Mapping[str, Item] = field(repr=False, compare=False, default_factory=dict)
     by_code: Mapping[str, Item] = field(repr=False, compare=False, default_factory=dict)
+    ancestors: Mapping[str, tuple[Item, ...]] = field(repr=False, compare=False, default_factory=dict)
+    """Each item's enclosing groups, outermost first (read once, as skip logic asks for them often)."""
 
     def walk(self) -> Iterator[Item]:
         """Every item, depth first, in form order."""
@@ -91,9 +93,16 @@ class Questionnaire:
 
 
 def _walk(items: tuple[Item, ...]) -> Iterator[Item]:
-    for item in items:
+    for item, _trail in _walk_with_trail(items, ()):
         yield item
-        yield from _walk(item.items)
+
+
+def _walk_with_trail(
+    items: tuple[Item, ...], trail: tuple[Item, ...]
+) -> Iterator[tuple[Item, tuple[Item, ...]]]:
+    for item in items:
+        yield item, trail
+        yield from _walk_with_trail(item.items, (*trail, item))
 
 
 def questionnaire_parse(resource: Mapping[str, Any], *, where: str) -> Questionnaire:
@@ -103,10 +112,12 @@ def questionnaire_parse(resource: Mapping[str, Any], *, where: str) -> Questionn
     items = tuple(_item(raw, where=where) for raw in resource.get("item", []))
     by_link_id: dict[str, Item] = {}
     by_code: dict[str, Item] = {}
-    for item in _walk(items):
+    ancestors: dict[str, tuple[Item, ...]] = {}
+    for item, trail in _walk_with_trail(items, ()):
         if item.link_id in by_link_id:
             raise InvalidInput(f"linkId {item.link_id!r} is used twice", where=where)
         by_link_id[item.link_id] = item
+        ancestors[item.link_id] = trail
         for code in item.codes:
             by_code.setdefault(code, item)
     for item in _walk(items):
@@ -126,6 +137,7 @@ def questionnaire_parse(resource: Mapping[str, Any], *, where: str) -> Questionn
         resource=resource,
         by_link_id=by_link_id,
         by_code=by_code,
+        ancestors=ancestors,
     )
 
 

@@ -102,8 +102,9 @@ def response_check(
         raise InvalidInput(f"status {status!r} is not one of {', '.join(STATUSES)}", where=where)
     errors: list[ItemError] = []
     values: dict[str, list[Value]] = {}
-    instances: dict[str, int] = {}
-    _read_items(questionnaire, resource.get("item", []), values, instances, errors)
+    instances: dict[str, int] = {}  # how many times each item (a group, say) is given
+    tried: set[str] = set()  # items given answers, valid or not
+    _read_items(questionnaire, resource.get("item", []), values, instances, tried, errors)
     answered = {k: tuple(v) for k, v in values.items()}
     derived = {item.link_id for item in questionnaire.walk() if item.derived}
     answered = {k: v for k, v in answered.items() if k not in derived}
@@ -120,11 +121,11 @@ def response_check(
             and item.required
             and not item.derived
             and not answered.get(item.link_id)
-            and not instances.get(f"answered:{item.link_id}")  # its answers are in fault already
+            and item.link_id not in tried  # its answers are in fault already
             and not (item.type == "group" and instances.get(item.link_id))
             # inside a group, required only where the group is given (an absent required group is
             # reported itself; an absent optional one leaves its items out)
-            and all(instances.get(group.link_id) for group in _ancestors(questionnaire, item))
+            and all(instances.get(group.link_id) for group in questionnaire.ancestors[item.link_id])
         ):
             errors.append(ItemError(item.link_id, "required, and not answered"))
     return Answers(questionnaire=questionnaire, values=effective, status=status, errors=tuple(errors))
@@ -162,6 +163,7 @@ def _read_items(
     raw_items: Any,
     values: dict[str, list[Value]],
     instances: dict[str, int],
+    tried: set[str],
     errors: list[ItemError],
 ) -> None:
     if not isinstance(raw_items, list):
@@ -184,15 +186,15 @@ def _read_items(
             errors.append(ItemError(item.link_id, f"a {item.type} item takes no answer"))
             raw_answers = []
         if raw_answers:
-            instances[f"answered:{item.link_id}"] = 1  # tried, even if no answer was valid
+            tried.add(item.link_id)
         given = _answer_values(item, raw_answers, errors)
         values.setdefault(item.link_id, []).extend(given)
         if len(given) > 1 and not item.repeats:
             errors.append(ItemError(item.link_id, "several answers to an item that takes one"))
-        _read_items(questionnaire, raw.get("item", []), values, instances, errors)
+        _read_items(questionnaire, raw.get("item", []), values, instances, tried, errors)
         for raw_answer in raw_answers if isinstance(raw_answers, list) else []:
             if isinstance(raw_answer, Mapping):
-                _read_items(questionnaire, raw_answer.get("item", []), values, instances, errors)
+                _read_items(questionnaire, raw_answer.get("item", []), values, instances, tried, errors)
 
 
 def _answer_values(item: Item, raw_answers: Any, errors: list[ItemError]) -> list[Value]:
@@ -256,7 +258,7 @@ def _type_problem(item: Item, raw: Mapping[str, Any], value: Value) -> str | Non
 def item_enabled(questionnaire: Questionnaire, item: Item, answered: Mapping[str, tuple[Value, ...]]) -> bool:
     """Whether ``item`` is enabled by its enableWhen (``enableBehavior`` all or any) and every group
     around it is."""
-    for ancestor in _ancestors(questionnaire, item):
+    for ancestor in questionnaire.ancestors[item.link_id]:
         if not _own_conditions_met(ancestor, answered):
             return False
     return _own_conditions_met(item, answered)
@@ -309,22 +311,6 @@ def _number(value: Value | None) -> Decimal | None:
     if isinstance(value, (int, Decimal)):
         return Decimal(value)
     return None
-
-
-def _ancestors(questionnaire: Questionnaire, item: Item) -> list[Item]:
-    path: list[Item] = []
-
-    def find(items: tuple[Item, ...], trail: list[Item]) -> bool:
-        for candidate in items:
-            if candidate.link_id == item.link_id:
-                path.extend(trail)
-                return True
-            if find(candidate.items, [*trail, candidate]):
-                return True
-        return False
-
-    find(questionnaire.items, [])
-    return path
 
 
 def response_build(
