@@ -1,5 +1,5 @@
-"""Build QuestionnaireResponse resources for the shipped instruments, as a form (or another system)
-would send them."""
+"""QuestionnaireResponses for the shipped instruments, as a form (or another system) would send them: the
+product's own ``response_build``, with answers given the short way, and optionally flat."""
 
 from __future__ import annotations
 
@@ -7,17 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from carenav.assessments.instruments import Instrument
-from carenav.assessments.questionnaire import Option
-
-LOINC = "http://loinc.org"
-
-
-def _coding(option: Option | None, code: str) -> dict[str, Any]:
-    """A choice answer coded as the option is (its system and display), or a bare LOINC code when the
-    form has no such option (to test what the checker says)."""
-    if option is None:
-        return {"valueCoding": {"system": LOINC, "code": code}}
-    return {"valueCoding": {"system": option.system, "code": option.code, "display": option.display}}
+from carenav.assessments.responses import response_build
 
 
 def response(
@@ -27,39 +17,23 @@ def response(
     status: str = "completed",
     nested: bool = True,
 ) -> dict[str, Any]:
-    """A QuestionnaireResponse answering ``answers`` (linkId -> option code(s), or a value), nested in
-    the form's groups (``nested``) or flat."""
-    questionnaire = instrument.questionnaire
+    """A QuestionnaireResponse answering ``answers`` (linkId -> option code, a list of codes, or a
+    value), nested in the form's groups, or flat (``nested=False``: every item at the top, as some
+    systems send them)."""
+    values = {k: tuple(v) if isinstance(v, list | tuple) else (v,) for k, v in answers.items()}
+    built = response_build(
+        instrument.questionnaire, values, status=status, extra={"subject": {"reference": "Patient/example"}}
+    )
+    if not nested:
+        built["item"] = _flat(built["item"])
+    return built
 
-    def answer_list(link_id: str) -> list[dict[str, Any]]:
-        item = questionnaire.by_link_id[link_id]
-        given = answers[link_id]
-        if item.type == "choice":
-            codes = [given] if isinstance(given, str) else list(given)  # type: ignore[arg-type]
-            return [_coding(item.option(c), c) for c in codes]
-        key = {"integer": "valueInteger", "boolean": "valueBoolean", "decimal": "valueDecimal"}.get(
-            item.type, "valueString"
-        )
-        return [{key: given}]
 
-    def items(level: Any) -> list[dict[str, Any]]:
-        out = []
-        for item in level:
-            if item.type == "group":
-                children = items(item.items)
-                if children:
-                    out.append({"linkId": item.link_id, "item": children} if nested else None)
-                    if not nested:
-                        out.pop()
-                        out.extend(children)
-            elif item.link_id in answers:
-                out.append({"linkId": item.link_id, "answer": answer_list(item.link_id)})
-        return out
-
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "questionnaire": questionnaire.url,
-        "status": status,
-        "subject": {"reference": "Patient/example"},
-        "item": items(questionnaire.items),
-    }
+def _flat(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        if "item" in item:
+            out.extend(_flat(item["item"]))
+        else:
+            out.append(item)
+    return out
