@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from html import unescape as html_unescape
@@ -361,8 +362,11 @@ def test_risk_panel_explains_scores_flags_enrolments_and_history(
     assert "2024-05-02" in history
     assert re.search(r"<td>2024-05-01</td><td>1</td>", history), "the first run's tier"
     assert re.search(r"<td>2024-05-02</td><td>4</td>", history), "the latest run's tier"
-    assert "data-score-history='[" in panel
-    assert '<script src="/static/score-history.js" defer></script>' in panel
+    chart = json.loads(html_unescape(panel.split("data-line-chart='")[1].split("'")[0]))
+    assert len(chart["labels"]) == 2
+    assert chart["labels"] == sorted(chart["labels"])
+    assert chart["datasets"][0] == {"label": "Tier", "data": [1, 4], "stepped": True}
+    assert '<script src="/static/line-chart.js" defer></script>' in panel
     assert "Not in any program" in panel
 
     client.post("/logout", data={"csrf_token": page_csrf(client)})

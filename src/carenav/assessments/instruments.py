@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from carenav.assessments.questionnaire import DERIVED, Questionnaire, Value, questionnaire_parse
-from carenav.assessments.responses import Answers, Derive, response_read
+from carenav.assessments.responses import Answers, Derive, response_check, response_enabled, response_read
 from carenav.assessments.scoring import Rules, Score, rules_read, score
 from carenav.errors import InvalidInput, NotFound
 
@@ -78,6 +78,16 @@ class Instrument:
             positive_domains=tuple(dict.fromkeys(d for p in scored for d in p.positive_domains)),
             sections=parts,
         )
+
+    def check_response(
+        self, resource: Mapping[str, Any], *, sex: str | None = None, where: str = "QuestionnaireResponse"
+    ) -> Answers:
+        """The answers of a response with every item error (a draft's too), cascades computed."""
+        return response_check(self.questionnaire, resource, where=where, derive=self._derive(sex))
+
+    def enabled(self, answered: Mapping[str, tuple[Value, ...]], *, sex: str | None = None) -> frozenset[str]:
+        """The linkIds a form of this instrument shows for ``answered`` (skip logic, cascades included)."""
+        return response_enabled(self.questionnaire, answered, derive=self._derive(sex))
 
     def _derive(self, sex: str | None) -> Derive | None:
         if not self.cascades:

@@ -105,11 +105,7 @@ def response_check(
     instances: dict[str, int] = {}  # how many times each item (a group, say) is given
     tried: set[str] = set()  # items given answers, valid or not
     _read_items(questionnaire, resource.get("item", []), values, instances, tried, errors)
-    answered = {k: tuple(v) for k, v in values.items()}
-    derived = {item.link_id for item in questionnaire.walk() if item.derived}
-    answered = {k: v for k, v in answered.items() if k not in derived}
-    if derive is not None:
-        answered.update(derive(questionnaire, answered))
+    answered = _with_derived(questionnaire, {k: tuple(v) for k, v in values.items()}, derive)
     effective = _enabled_answers(questionnaire, answered)
     for item in questionnaire.walk():
         enabled = item_enabled(questionnaire, item, effective)
@@ -131,6 +127,31 @@ def response_check(
     return Answers(questionnaire=questionnaire, values=effective, status=status, errors=tuple(errors))
 
 
+def response_enabled(
+    questionnaire: Questionnaire,
+    answered: Mapping[str, tuple[Value, ...]],
+    *,
+    derive: Derive | None = None,
+) -> frozenset[str]:
+    """The linkIds enabled by these answers (what a form shows): the skip logic of ``response_check``,
+    with the derived items computed, so a form and the check never disagree."""
+    effective = _enabled_answers(questionnaire, _with_derived(questionnaire, answered, derive))
+    return frozenset(
+        item.link_id for item in questionnaire.walk() if item_enabled(questionnaire, item, effective)
+    )
+
+
+def _with_derived(
+    questionnaire: Questionnaire, answered: Mapping[str, tuple[Value, ...]], derive: Derive | None
+) -> dict[str, tuple[Value, ...]]:
+    """The answers with the derived items' values computed (any given for them are dropped)."""
+    derived = {item.link_id for item in questionnaire.walk() if item.derived}
+    kept = {k: v for k, v in answered.items() if k not in derived}
+    if derive is not None:
+        kept.update(derive(questionnaire, kept))
+    return kept
+
+
 def _enabled_answers(
     questionnaire: Questionnaire, answered: Mapping[str, tuple[Value, ...]]
 ) -> dict[str, tuple[Value, ...]]:
@@ -150,7 +171,8 @@ def _enabled_answers(
         effective = kept
 
 
-def _resolve(questionnaire: Questionnaire, link_id: str) -> Item | None:
+def item_for_link_id(questionnaire: Questionnaire, link_id: str) -> Item | None:
+    """The item a response's linkId names: its own linkId, or ``/CODE`` (its LOINC code)."""
     item = questionnaire.by_link_id.get(link_id)
     if item is not None:
         return item
@@ -174,7 +196,7 @@ def _read_items(
         if not link_id:
             errors.append(ItemError("(response)", "an item has no linkId"))
             continue
-        item = _resolve(questionnaire, link_id)
+        item = item_for_link_id(questionnaire, link_id)
         if item is None:
             errors.append(ItemError(link_id, "the questionnaire has no such item"))
             continue

@@ -8,6 +8,7 @@ flag (PHQ-9 item 9, a positive safety screen) makes a task due the same day for 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -219,9 +220,12 @@ def urgent_follow_up(
 
 
 def _flag_text(score: Score, flag_id: str) -> str:
-    """What an urgent flag says: its rules' text, or the positive domain's name."""
-    parts = [score.instrument, *(k for k, v in score.sections.items() if v is not None)]
-    for instrument_id in parts:
+    return flag_text([score.instrument, *(k for k, v in score.sections.items() if v is not None)], flag_id)
+
+
+def flag_text(instrument_ids: Iterable[str], flag_id: str) -> str:
+    """What a flag of these instruments' scores says: its rules' text, or the positive domain's name."""
+    for instrument_id in instrument_ids:
         rules = instrument_get(instrument_id).rules
         for flag in rules.flags:
             if flag.id == flag_id and flag.text:

@@ -18,7 +18,7 @@ from carenav.access import Actor, patient_scope, patient_visible
 from carenav.assessments.instruments import Instrument, instrument_get
 from carenav.assessments.models import Assessment, AssessmentSuggestion, AssessmentVersion
 from carenav.assessments.queries import assessment_get
-from carenav.assessments.responses import ResponseInvalid, response_check
+from carenav.assessments.responses import ResponseInvalid
 from carenav.assessments.results import results_record, results_withdraw, urgent_follow_up
 from carenav.assessments.rules import (
     AssessmentAction,
@@ -72,6 +72,39 @@ def assessment_start(
     return assessment
 
 
+def assessment_record(
+    *,
+    session: Session,
+    actor: Actor,
+    patient_uuid: str,
+    instrument_id: str,
+    response: Mapping[str, Any],
+    complete: bool,
+    channel: Channel,
+    respondent: Respondent = Respondent.PATIENT,
+    proxy_name: str | None = None,
+    proxy_relationship: str | None = None,
+) -> Assessment:
+    """A response made elsewhere (a file, another system) recorded in one step: started, then kept as a
+    draft or, with ``complete``, completed (checked, scored, its results written). A refused response
+    raises after the start was flushed: the caller's transaction must roll back, as every caller's does
+    on an error."""
+    started = assessment_start(
+        session=session,
+        actor=actor,
+        patient_uuid=patient_uuid,
+        instrument_id=instrument_id,
+        channel=channel,
+        respondent=respondent,
+        proxy_name=proxy_name,
+        proxy_relationship=proxy_relationship,
+    )
+    kw: dict[str, Any] = {"session": session, "actor": actor, "assessment_uuid": started.uuid}
+    if complete:
+        return assessment_complete(**kw, response=response)
+    return assessment_save_draft(**kw, response=response)
+
+
 def assessment_save_draft(
     *, session: Session, actor: Actor, assessment_uuid: str, response: Mapping[str, Any]
 ) -> Assessment:
@@ -79,7 +112,9 @@ def assessment_save_draft(
     patient, assessment, instrument = _open(session, actor, assessment_uuid)
     assessment_transition(AssessmentStatus(assessment.status), AssessmentAction.SAVE_DRAFT)
     stored = _stored(instrument, patient, response, AssessmentStatus.IN_PROGRESS)
-    checked = response_check(instrument.questionnaire, stored, where=f"assessment {assessment.uuid}")
+    checked = instrument.check_response(
+        stored, sex=patient.administrative_sex, where=f"assessment {assessment.uuid}"
+    )
     if checked.errors:
         raise ResponseInvalid(checked.errors, where=f"assessment {assessment.uuid}")
     assessment.response = stored

@@ -554,15 +554,18 @@ def risk_panel_sections(panel: RiskPanel) -> list[tuple[str, str, list[Stratific
     return [(m, EVIDENCE_MODELS.get(m, m.replace("_", " ")), panel.evidence[m]) for m in known + others]
 
 
-def score_history_series(history: Sequence[PatientScore]) -> list[dict[str, Any]]:
-    """The score history as plain values for a chart: one point per run, oldest first."""
-    return [
-        {
-            "as_of": h.run.as_of.isoformat(),
-            "tier": h.scores.get("tier"),
-            "hcc_v28": h.scores.get("hcc_v28"),
-            "charlson": h.scores.get("charlson"),
-            "lace": h.scores.get("lace_last_discharge"),
-        }
-        for h in history
+def score_history_series(history: Sequence[PatientScore]) -> dict[str, Any]:
+    """The score history as a line chart (``line-chart.js``): one label per run, oldest first, and a
+    dataset per score."""
+    series = (
+        ("Tier", "tier"),
+        ("HCC V28", "hcc_v28"),
+        ("Charlson", "charlson"),
+        ("LACE", "lace_last_discharge"),
+    )
+    datasets: list[dict[str, Any]] = [
+        {"label": label, "data": [h.scores.get(key) for h in history]} for label, key in series
     ]
+    datasets[0]["stepped"] = True
+    datasets[-1]["spanGaps"] = True
+    return {"labels": [h.run.as_of.isoformat() for h in history], "datasets": datasets, "yMin": 0}

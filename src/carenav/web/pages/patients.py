@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from carenav.assessments.instruments import Instrument, instruments
+from carenav.assessments.panels import TrendPoint, assessment_panel
+from carenav.assessments.rules import Channel, sdoh_domains
 from carenav.errors import InvalidInput
 from carenav.patients.models import Patient
 from carenav.patients.queries import PatientCriteria, patient_search
@@ -18,6 +24,7 @@ from carenav.stratification.queries import (
     score_history_series,
     stratification_risk_panel,
 )
+from carenav.tasks.queries import patient_alerts_standing, patient_tasks_open
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.paging import Paging
@@ -43,6 +50,29 @@ def parse_birth_date(text: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"{text!r} is not a date like 1961-04-23", where="birth date") from None
+
+
+def instrument_choices() -> list[Instrument]:
+    """The instruments a care manager can start, the comprehensive assessment first."""
+    return sorted(instruments(), key=lambda i: (not i.sections, i.title.lower()))
+
+
+def short_title(title: str) -> str:
+    """An instrument's abbreviation where its title ends with one: ``PHQ-9``."""
+    match = re.search(r"\(([^)]+)\)$", title)
+    return match.group(1) if match else title
+
+
+def trend_chart(trends: dict[str, list[TrendPoint]], zone: ZoneInfo) -> dict[str, Any]:
+    """Score trends as one line chart (``line-chart.js``): a label per day any score was taken, a dataset
+    per instrument (gaps where it was not)."""
+    days = sorted({p.at.astimezone(zone).date().isoformat() for points in trends.values() for p in points})
+    datasets = []
+    for title, points in trends.items():
+        by_day = {p.at.astimezone(zone).date().isoformat(): p.value for p in points}
+        data = [by_day.get(d) for d in days]
+        datasets.append({"label": short_title(title), "data": data, "spanGaps": True})
+    return {"labels": days, "datasets": datasets, "yMin": 0}
 
 
 @router.get("/patients")
@@ -84,6 +114,7 @@ def patient_summary_page(
 ) -> Response:
     summary = patient_summary(session=session, actor=login.actor, patient_uuid=patient_uuid)
     risk = stratification_risk_panel(session=session, actor=login.actor, patient_uuid=patient_uuid)
+    assessments = assessment_panel(session=session, actor=login.actor, patient_uuid=patient_uuid)
     return render(
         request,
         "patients/summary.html",
@@ -95,6 +126,15 @@ def patient_summary_page(
             "risk": risk,
             "risk_sections": risk_panel_sections(risk),
             "risk_series": score_history_series(risk.history),
+            "alerts": patient_alerts_standing(session=session, actor=login.actor, patient_uuid=patient_uuid),
+            "tasks": patient_tasks_open(session=session, actor=login.actor, patient_uuid=patient_uuid),
+            "assessments": assessments,
+            "trend_chart": trend_chart(assessments.trends, login.timezone),
+            "instrument_choices": instrument_choices(),
+            "instrument_titles": {i.id: i.title for i in instruments()},
+            "channels": [c.value for c in Channel],
+            "domains": sdoh_domains(),
+            "short_title": short_title,
         },
         nav_key="patients",
     )

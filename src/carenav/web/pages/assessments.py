@@ -1,0 +1,469 @@
+"""Assessments on screen: start one for a patient, fill its form (drafts saved as the care manager
+goes, skip logic decided by the engine on every change), complete, read the result, amend, withdraw;
+and the patient's alerts and open tasks.
+
+The form posts ``a:<linkId>`` fields (``carenav.web.questionnaire_form``). An HTMX autosave answers with
+a status line and, in the ``HX-Trigger`` header, the event ``carenav-form-state``: the linkIds enabled by
+the answers so far and the error of each item at fault, which ``assessment-form.js`` applies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from carenav.assessments.instruments import Instrument, instrument_get
+from carenav.assessments.models import Assessment
+from carenav.assessments.panels import assessment_outcomes
+from carenav.assessments.queries import assessment_get
+from carenav.assessments.questionnaire import Questionnaire
+from carenav.assessments.responses import ItemError, ResponseInvalid
+from carenav.assessments.results import flag_text
+from carenav.assessments.rules import AssessmentStatus, Channel, Respondent, sdoh_domains
+from carenav.assessments.services import (
+    assessment_amend,
+    assessment_complete,
+    assessment_save_draft,
+    assessment_start,
+    assessment_withdraw,
+    suggestion_decide,
+)
+from carenav.clock import now
+from carenav.errors import InvalidInput
+from carenav.patients.models import Patient
+from carenav.tasks.rules import TaskStatus
+from carenav.tasks.services import alert_clear, task_finish
+from carenav.web.database import REQUEST_SESSION
+from carenav.web.dependencies import Login, current_login
+from carenav.web.pages.patients import patient_display_name
+from carenav.web.questionnaire_form import (
+    FIELD,
+    Fields,
+    FormNode,
+    answer_rows,
+    errors_by_item,
+    form_fields,
+    form_nodes,
+    form_parse,
+)
+from carenav.web.rendering import is_htmx, render
+
+router = APIRouter()
+
+FORM_STATE_EVENT = "carenav-form-state"
+E = TypeVar("E", bound=StrEnum)
+
+
+async def posted_fields(request: Request) -> dict[str, list[str]]:
+    """The form's answer fields (``a:...``) as posted, every value of each."""
+    form = await request.form()
+    fields: dict[str, list[str]] = {}
+    for name, value in form.multi_items():
+        if name.startswith(FIELD) and isinstance(value, str):
+            fields.setdefault(name, []).append(value)
+    return fields
+
+
+def _choice(kind: type[E], text: str, where: str) -> E:
+    try:
+        return kind(text)
+    except ValueError:
+        allowed = ", ".join(v.value for v in kind)
+        raise InvalidInput(f"{text!r} is not one of {allowed}", where=where) from None
+
+
+# --- start ----------------------------------------------------------------------------------------
+
+
+@router.post("/patients/{patient_uuid}/assessments")
+def assessment_start_page(
+    patient_uuid: str,
+    instrument: str = Form(""),
+    channel: str = Form(Channel.IN_PERSON.value),
+    respondent: str = Form(Respondent.PATIENT.value),
+    proxy_name: str = Form(""),
+    proxy_relationship: str = Form(""),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    if not instrument:
+        raise InvalidInput("choose an instrument", where="instrument")
+    assessment = assessment_start(
+        session=session,
+        actor=login.actor,
+        patient_uuid=patient_uuid,
+        instrument_id=instrument,
+        channel=_choice(Channel, channel, "channel"),
+        respondent=_choice(Respondent, respondent, "respondent"),
+        proxy_name=proxy_name.strip() or None,
+        proxy_relationship=proxy_relationship.strip() or None,
+    )
+    return RedirectResponse(f"/assessments/{assessment.uuid}", status_code=303)
+
+
+# --- the form -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormState:
+    """A form as posted or stored, read by the engine: the response items to keep, which items are
+    enabled, and the errors by linkId."""
+
+    items: list[dict[str, Any]]
+    enabled: frozenset[str]
+    errors: dict[str, str]
+
+    questionnaire: Questionnaire
+
+    def with_errors(self, errors: Sequence[ItemError]) -> FormState:
+        found = errors_by_item(self.questionnaire, errors, self.enabled)
+        return replace(self, errors={**found, **self.errors})
+
+
+def form_state(instrument: Instrument, patient: Patient, fields: Fields) -> FormState:
+    q = instrument.questionnaire
+    parsed = form_parse(q, fields)
+    enabled = instrument.enabled(parsed.values, sex=patient.administrative_sex)
+    return FormState(parsed.items(enabled), enabled, errors_by_item(q, parsed.errors, enabled), q)
+
+
+def _render_form(
+    request: Request,
+    *,
+    patient: Patient,
+    assessment: Assessment,
+    instrument: Instrument,
+    fields: Fields,
+    state: FormState,
+    mode: str,
+    reason: str = "",
+    status_code: int = 200,
+) -> Response:
+    nodes = form_nodes(instrument.questionnaire, fields, errors=state.errors, enabled=state.enabled)
+    anchors = {"reason": "amend-reason", **_anchors(nodes)}
+    return render(
+        request,
+        "assessments/form.html",
+        {
+            "patient": patient,
+            "patient_name": patient_display_name(patient),
+            "assessment": assessment,
+            "instrument": instrument,
+            "nodes": nodes,
+            "errors": [
+                (link_id, _item_text(instrument, link_id), message, anchors.get(link_id, "assessment-form"))
+                for link_id, message in state.errors.items()
+            ],
+            "mode": mode,
+            "reason": reason,
+        },
+        status_code=status_code,
+        nav_key="patients",
+    )
+
+
+def _anchors(nodes: Sequence[FormNode]) -> dict[str, str]:
+    """The HTML id of each linkId's first appearance in the form (where an error summary links to)."""
+    found: dict[str, str] = {}
+    for node in nodes:
+        found.setdefault(node.item.link_id, node.dom_id)
+        for inner in (node.children, *node.instances):
+            for link_id, anchor in _anchors(inner).items():
+                found.setdefault(link_id, anchor)
+    return found
+
+
+def _item_text(instrument: Instrument, link_id: str) -> str:
+    item = instrument.questionnaire.by_link_id.get(link_id)
+    return item.text if item and item.text else link_id
+
+
+@router.get("/assessments/{assessment_uuid}")
+def assessment_page(
+    request: Request,
+    assessment_uuid: str,
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    """A draft opens as its form; any other assessment as its result."""
+    patient, assessment = assessment_get(session=session, actor=login.actor, assessment_uuid=assessment_uuid)
+    instrument = instrument_get(assessment.instrument_id)
+    if assessment.status == AssessmentStatus.IN_PROGRESS.value:
+        fields = form_fields(instrument.questionnaire, assessment.response)
+        return _render_form(
+            request,
+            patient=patient,
+            assessment=assessment,
+            instrument=instrument,
+            fields=fields,
+            state=form_state(instrument, patient, fields),
+            mode="draft",
+        )
+    return render(
+        request,
+        "assessments/result.html",
+        {
+            "patient": patient,
+            "patient_name": patient_display_name(patient),
+            "assessment": assessment,
+            "instrument": instrument,
+            "parts": score_parts(assessment.score or {}),
+            "outcomes": assessment_outcomes(session=session, assessment=assessment),
+            "rows": answer_rows(instrument.questionnaire, assessment.response),
+            "domains": sdoh_domains(),
+        },
+        nav_key="patients",
+    )
+
+
+@router.post("/assessments/{assessment_uuid}/draft")
+def assessment_draft_page(
+    request: Request,
+    assessment_uuid: str,
+    fields: dict[str, list[str]] = Depends(posted_fields),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    """Keep the answers so far. Under HTMX (autosave): a status line and the form's state; otherwise
+    back to the patient (or the form again with the errors)."""
+    patient, assessment = assessment_get(session=session, actor=login.actor, assessment_uuid=assessment_uuid)
+    instrument = instrument_get(assessment.instrument_id)
+    state = form_state(instrument, patient, fields)
+    if not state.errors:
+        try:
+            assessment_save_draft(
+                session=session,
+                actor=login.actor,
+                assessment_uuid=assessment_uuid,
+                response={"item": state.items},
+            )
+        except ResponseInvalid as exc:
+            session.rollback()
+            state = state.with_errors(exc.errors)
+    if is_htmx(request):
+        response = render(
+            request,
+            "assessments/_autosave.html",
+            {"saved_at": None if state.errors else now(), "errors": state.errors},
+        )
+        response.headers["HX-Trigger"] = json.dumps(
+            {FORM_STATE_EVENT: {"enabled": sorted(state.enabled), "errors": state.errors}}
+        )
+        return response
+    if state.errors:
+        return _render_form(
+            request,
+            patient=patient,
+            assessment=assessment,
+            instrument=instrument,
+            fields=fields,
+            state=state,
+            mode="draft",
+            status_code=422,
+        )
+    return RedirectResponse(f"/patients/{patient.uuid}#assessments", status_code=303)
+
+
+@router.post("/assessments/{assessment_uuid}/complete")
+def assessment_complete_page(
+    request: Request,
+    assessment_uuid: str,
+    fields: dict[str, list[str]] = Depends(posted_fields),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    patient, assessment = assessment_get(session=session, actor=login.actor, assessment_uuid=assessment_uuid)
+    instrument = instrument_get(assessment.instrument_id)
+    state = form_state(instrument, patient, fields)
+    if not state.errors:
+        try:
+            assessment_complete(
+                session=session,
+                actor=login.actor,
+                assessment_uuid=assessment_uuid,
+                response={"item": state.items},
+            )
+            return RedirectResponse(f"/assessments/{assessment_uuid}", status_code=303)
+        except ResponseInvalid as exc:
+            session.rollback()
+            state = state.with_errors(exc.errors)
+    return _render_form(
+        request,
+        patient=patient,
+        assessment=assessment,
+        instrument=instrument,
+        fields=fields,
+        state=state,
+        mode="draft",
+        status_code=422,
+    )
+
+
+@router.get("/assessments/{assessment_uuid}/amend")
+def assessment_amend_form(
+    request: Request,
+    assessment_uuid: str,
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    patient, assessment = assessment_get(session=session, actor=login.actor, assessment_uuid=assessment_uuid)
+    instrument = instrument_get(assessment.instrument_id)
+    fields = form_fields(instrument.questionnaire, assessment.response)
+    return _render_form(
+        request,
+        patient=patient,
+        assessment=assessment,
+        instrument=instrument,
+        fields=fields,
+        state=form_state(instrument, patient, fields),
+        mode="amend",
+    )
+
+
+@router.post("/assessments/{assessment_uuid}/amend")
+def assessment_amend_page(
+    request: Request,
+    assessment_uuid: str,
+    reason: str = Form(""),
+    fields: dict[str, list[str]] = Depends(posted_fields),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    patient, assessment = assessment_get(session=session, actor=login.actor, assessment_uuid=assessment_uuid)
+    instrument = instrument_get(assessment.instrument_id)
+    state = form_state(instrument, patient, fields)
+    if not reason.strip():
+        state = state.with_errors([ItemError("reason", "say why the assessment is amended")])
+    if not state.errors:
+        try:
+            assessment_amend(
+                session=session,
+                actor=login.actor,
+                assessment_uuid=assessment_uuid,
+                response={"item": state.items},
+                reason=reason.strip(),
+            )
+            return RedirectResponse(f"/assessments/{assessment_uuid}", status_code=303)
+        except ResponseInvalid as exc:
+            session.rollback()
+            state = state.with_errors(exc.errors)
+    return _render_form(
+        request,
+        patient=patient,
+        assessment=assessment,
+        instrument=instrument,
+        fields=fields,
+        state=state,
+        mode="amend",
+        reason=reason,
+        status_code=422,
+    )
+
+
+@router.post("/assessments/{assessment_uuid}/withdraw")
+def assessment_withdraw_page(
+    assessment_uuid: str,
+    reason: str = Form(""),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    assessment_withdraw(session=session, actor=login.actor, assessment_uuid=assessment_uuid, reason=reason)
+    return RedirectResponse(f"/assessments/{assessment_uuid}", status_code=303)
+
+
+# --- the result -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScorePart:
+    """One instrument's score as shown: a composed assessment has one per section instrument."""
+
+    title: str
+    total: Any
+    band: str | None
+    positive: bool | None
+    subscales: Mapping[str, Any]
+    flags: list[str]
+    asked: bool = True
+
+
+def score_parts(score: Mapping[str, Any]) -> list[ScorePart]:
+    """A stored score (``Score.as_json``) as rows: its own, or each section instrument's."""
+    sections: Mapping[str, Any] = score.get("sections") or {}
+    parts = sections.items() if sections else [(score.get("instrument", ""), score)]
+    out = []
+    for instrument_id, part in parts:
+        title = instrument_get(instrument_id).title if instrument_id else ""
+        if part is None:
+            out.append(ScorePart(title, None, None, None, {}, [], asked=False))
+            continue
+        out.append(
+            ScorePart(
+                title=title,
+                total=part.get("total"),
+                band=part.get("band"),
+                positive=part.get("positive"),
+                subscales=part.get("subscales") or {},
+                flags=[flag_text([instrument_id], f) for f in part.get("flags", [])],
+            )
+        )
+    return out
+
+
+# --- alerts, tasks, suggestions on the patient page -----------------------------------------------
+
+
+def _back_to_patient(session: Session, patient_id: int, anchor: str = "") -> Response:
+    patient = session.get_one(Patient, patient_id)
+    return RedirectResponse(f"/patients/{patient.uuid}{anchor}", status_code=303)
+
+
+@router.post("/alerts/{alert_uuid}/clear")
+def alert_clear_page(
+    alert_uuid: str,
+    note: str = Form(""),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    alert = alert_clear(session=session, actor=login.actor, alert_uuid=alert_uuid, note=note)
+    return _back_to_patient(session, alert.patient_id)
+
+
+@router.post("/tasks/{task_uuid}/done")
+def task_done_page(
+    task_uuid: str,
+    note: str = Form(""),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    task = task_finish(
+        session=session, actor=login.actor, task_uuid=task_uuid, to=TaskStatus.DONE, note=note.strip() or None
+    )
+    return _back_to_patient(session, task.patient_id)
+
+
+@router.post("/suggestions/{suggestion_uuid}/decide")
+def suggestion_decide_page(
+    suggestion_uuid: str,
+    decision: str = Form(""),
+    note: str = Form(""),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    if decision not in ("accept", "dismiss"):
+        raise InvalidInput("decide accept or dismiss", where="decision")
+    suggestion = suggestion_decide(
+        session=session,
+        actor=login.actor,
+        suggestion_uuid=suggestion_uuid,
+        accept=decision == "accept",
+        note=note.strip() or None,
+    )
+    return _back_to_patient(session, suggestion.patient_id, "#assessments")
