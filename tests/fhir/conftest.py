@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -27,7 +28,7 @@ def world(session: Session) -> World:
 
 
 class Api:
-    """GETs against /fhir/R4 with a bearer token."""
+    """GETs and POSTs against /fhir/R4 with a bearer token."""
 
     def __init__(self, client: TestClient) -> None:
         self.client = client
@@ -38,6 +39,14 @@ class Api:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return self.client.get(f"/fhir/R4/{path}", headers=headers, **kwargs)
+
+    def post(self, path: str, body: dict[str, Any] | bytes, token: str | None = None) -> Any:
+        """POST a resource (a dict, sent as JSON) or raw bytes, as application/fhir+json."""
+        headers = {"Content-Type": "application/fhir+json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        content = body if isinstance(body, bytes) else orjson.dumps(body)
+        return self.client.post(f"/fhir/R4/{path}", content=content, headers=headers)
 
 
 @pytest.fixture

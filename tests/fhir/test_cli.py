@@ -76,13 +76,17 @@ def test_token_lifecycle(database: str) -> None:
     code, _, err = run("tokens", "create", "--username", "nobody")
     assert code == 1
     assert "no user 'nobody'" in err
-    code, _, err = run("tokens", "create", "--username", "cara", "--scope", "fhir:write")
+    code, _, err = run("tokens", "create", "--username", "cara", "--scope", "fhir:delete")
     assert code == 2  # click refuses an unknown scope
+    assert "fhir:write" in err  # and lists the known ones
     code, out, err = run(
         "tokens", "create", "--username", "cara", "--scope", "fhir:read", "--scope", "fhir:export", "--json"
     )
     assert code == 0, err
     assert orjson.loads(out)["scopes"] == ["fhir:export", "fhir:read"]
+    code, out, err = run("tokens", "create", "--username", "cara", "--scope", "fhir:write", "--json")
+    assert code == 0, err
+    assert orjson.loads(out)["scopes"] == ["fhir:write"]
     engine.dispose()
 
 

@@ -44,6 +44,7 @@ OUR_TYPES = {
     "CareTeam",
     "Organization",
     "Practitioner",
+    "QuestionnaireResponse",
 }
 REFS = Refs(patients={1: "p-1"}, encounters={2: "e-2"}, conditions={3: "c-3"})
 
@@ -56,7 +57,7 @@ def test_r4_examples_of_our_types_validate_with_r4b(shared_data: Path) -> None:
         if resource["resourceType"] in OUR_TYPES:
             assert_valid(resource)
             checked.add(resource["resourceType"])
-    assert checked >= {"Patient", "Condition", "Coverage", "Encounter", "CareTeam"}
+    assert checked >= {"Patient", "Condition", "Coverage", "Encounter", "CareTeam", "QuestionnaireResponse"}
 
 
 @pytest.mark.slow
@@ -283,4 +284,21 @@ def test_r4b_and_r4_models_have_the_same_elements_for_what_we_emit(resource_type
         for name, field in r4b_model.model_fields.items()
         if not (field.alias or name).startswith("_") and name != "fhir_comments"
     } - {"resourceType"}
+    assert r4 == r4b
+
+
+@pytest.mark.parametrize("class_name", ["QuestionnaireResponseItem", "QuestionnaireResponseItemAnswer"])
+def test_r4b_and_r4_agree_on_the_items_of_a_questionnaire_response(class_name: str) -> None:
+    """A QuestionnaireResponse is mostly its items (what clients send us, and what we give back as stored):
+    their elements and answer types are the same in R4 and R4B too."""
+    import importlib
+
+    r4_model = getattr(importlib.import_module("fhirclient.models.questionnaireresponse"), class_name)
+    r4 = {json_name for _, json_name, *_ in r4_model().elementProperties()}
+    r4b_model = getattr(importlib.import_module("fhir.resources.R4B.questionnaireresponse"), class_name)
+    r4b = {
+        field.alias or name
+        for name, field in r4b_model.model_fields.items()
+        if not (field.alias or name).startswith("_") and name != "fhir_comments"
+    }
     assert r4 == r4b

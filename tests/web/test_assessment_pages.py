@@ -9,6 +9,7 @@ import json
 import re
 from html import unescape
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
@@ -72,8 +73,6 @@ _FORM = "application/x-www-form-urlencoded"
 
 
 def _encode(pairs: list[tuple[str, str]]) -> bytes:
-    from urllib.parse import urlencode
-
     return urlencode(pairs).encode()
 
 
@@ -157,7 +156,7 @@ def test_completion_refuses_missing_required_answers_next_to_the_item(
     _org, patient = clinic
     sign_in(client, "amy.cm")
     path = _start(client, patient, "gad7")
-    answers = {link_id: FREQ[1] for link_id in GAD7[:6]}
+    answers = dict.fromkeys(GAD7[:6], FREQ[1])
     refused = _post(client, f"{path}/complete", answers)
     assert refused.status_code == 422
     html = refused.text
@@ -172,7 +171,7 @@ def test_completion_refuses_missing_required_answers_next_to_the_item(
     done = _post(client, f"{path}/complete", {**answers, GAD7[6]: FREQ[3]})
     assert done.status_code == 303
     result = client.get(done.headers["location"]).text
-    assert "<strong class=\"status status-completed\">completed</strong>" in result
+    assert '<strong class="status status-completed">completed</strong>' in result
     score_row = result.split('id="score-table"')[1].split("</tr>", 2)[1]
     assert "<td>9" in score_row
     assert "mild" in score_row.lower()
@@ -186,7 +185,7 @@ def test_the_comprehensive_assessment_leads_to_concerns_an_urgent_task_and_an_al
     path = _start(client, patient, "comprehensive-assessment")
     instrument = instrument_get("comprehensive-assessment")
     answers: dict[str, Any] = {**CALM_SOCIAL, **HUNGER, **TRANSPORT_YES}
-    answers.update({link_id: SAFETY[0] for link_id in SAFETY_ITEMS})
+    answers.update(dict.fromkeys(SAFETY_ITEMS, SAFETY[0]))
     phq9_points = [2, 2, 2, 2, 2, 2, 1, 1, 1]  # 15, item 9 above zero
     answers.update({link_id: FREQ[p] for link_id, p in zip(PHQ9, phq9_points, strict=True)})
     answers.update(_required_rest(instrument, answers))
@@ -218,12 +217,17 @@ def test_the_comprehensive_assessment_leads_to_concerns_an_urgent_task_and_an_al
     task = session.scalars(select(Task).where(Task.patient_id == patient.id)).one()
     alert_row = session.scalars(select(PatientAlert).where(PatientAlert.patient_id == patient.id)).one()
     token = page_csrf(client, f"/patients/{patient.uuid}")
-    assert client.post(f"/alerts/{alert_row.uuid}/clear", data={"csrf_token": token, "note": ""}).status_code == 422
+    assert (
+        client.post(f"/alerts/{alert_row.uuid}/clear", data={"csrf_token": token, "note": ""}).status_code
+        == 422
+    )
     cleared = client.post(
         f"/alerts/{alert_row.uuid}/clear", data={"csrf_token": token, "note": "called, safety plan made"}
     )
     assert cleared.status_code == 303
-    assert client.post(f"/tasks/{task.uuid}/done", data={"csrf_token": token, "note": "done"}).status_code == 303
+    assert (
+        client.post(f"/tasks/{task.uuid}/done", data={"csrf_token": token, "note": "done"}).status_code == 303
+    )
     after = client.get(f"/patients/{patient.uuid}").text
     assert 'class="patient-alerts"' not in after
     assert 'id="open-tasks"' not in after
@@ -251,7 +255,11 @@ def _required_rest(instrument: Any, given: dict[str, Any]) -> dict[str, Any]:
 
 
 def _errors(html: str) -> str:
-    return unescape(html.split('id="error-summary"')[1].split("</div>")[0]) if "error-summary" in html else html[:500]
+    return (
+        unescape(html.split('id="error-summary"')[1].split("</div>")[0])
+        if "error-summary" in html
+        else html[:500]
+    )
 
 
 def test_amend_needs_a_reason_and_keeps_the_versions_then_withdraw(

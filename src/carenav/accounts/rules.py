@@ -14,9 +14,11 @@ class Role(StrEnum):
 
 
 class TokenScope(StrEnum):
-    """What an API token may do over the FHIR facade."""
+    """What an API token may do over the FHIR facade: ``fhir:read`` reads and searches; ``fhir:write``
+    creates (QuestionnaireResponse); ``fhir:export`` is kept for a bulk ``$export`` endpoint."""
 
     FHIR_READ = "fhir:read"
+    FHIR_WRITE = "fhir:write"
     FHIR_EXPORT = "fhir:export"
 
 

@@ -12,7 +12,7 @@ from carenav.assessments.instruments import instrument_get
 from carenav.assessments.models import Assessment
 from carenav.assessments.queries import assessment_list_for_patient
 from carenav.assessments.rules import Channel, Respondent
-from carenav.assessments.services import assessment_complete, assessment_save_draft, assessment_start
+from carenav.assessments.services import assessment_record
 from carenav.cli.context import fails_cleanly, json_option, operator_transaction, org_option, print_json
 from carenav.cli.instruments import read_resource_file, reports_item_errors
 
@@ -60,21 +60,17 @@ def assessments_record(
         reports_item_errors(path, instrument.id, instrument.version),
         operator_transaction(org_slug, "assessments record") as (session, actor),
     ):
-        started = assessment_start(
+        done = assessment_record(
             session=session,
             actor=actor,
             patient_uuid=patient_uuid,
             instrument_id=instrument.id,
+            response=resource,
+            complete=not draft,
             channel=Channel(channel),
             respondent=respondent,
             proxy_name=proxy_name,
             proxy_relationship=proxy_relationship,
-        )
-        kw: dict[str, Any] = {"session": session, "actor": actor, "assessment_uuid": started.uuid}
-        done = (
-            assessment_save_draft(**kw, response=resource)
-            if draft
-            else assessment_complete(**kw, response=resource)
         )
         row = _assessment_dict(done)
     if as_json:

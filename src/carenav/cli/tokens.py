@@ -25,7 +25,8 @@ from carenav.fhir.mappers.common import instant
 
 @click.group("tokens")
 def tokens_group() -> None:
-    """Bearer tokens for the FHIR API. A token acts as its user (role and caseload apply)."""
+    """Bearer tokens for the FHIR API. A token acts as its user (role and caseload apply); its scopes say
+    what it may do: fhir:read to read and search, fhir:write to create (QuestionnaireResponse)."""
 
 
 def _token_json(token: ApiToken) -> dict[str, Any]:
@@ -50,7 +51,8 @@ def _token_json(token: ApiToken) -> dict[str, Any]:
     "scopes",
     multiple=True,
     type=click.Choice([s.value for s in TokenScope]),
-    help="Repeat for several (default: fhir:read).",
+    help="fhir:read (reads and searches), fhir:write (creates QuestionnaireResponses), fhir:export "
+    "(reserved for bulk $export). Repeat for several (default: fhir:read).",
 )
 @click.option("--name", default=None, help="What the token is for (shown in 'tokens list').")
 @click.option("--expires-days", type=int, default=None, help="Expire after this many days (default: never).")

@@ -1,7 +1,10 @@
-"""The FHIR R4 REST facade under /fhir/R4: read-only, bearer-token access, errors as OperationOutcome.
+"""The FHIR R4 REST facade under /fhir/R4: reads and searches, QuestionnaireResponse create, bearer-token
+access, errors as OperationOutcome.
 
 Routes parse the request, call the patient queries (which check access and audit) and map rows with
-the pure mappers. Nothing here decides who sees what: the gatekeepers in ``carenav.access`` do.
+the pure mappers; a create reads the body (``fhir/submissions.py``) and calls the services
+(``fhir/questionnaire_responses.py``). Nothing here decides
+who sees what: the gatekeepers in ``carenav.access`` do.
 """
 
 from __future__ import annotations
@@ -21,15 +24,26 @@ from starlette.responses import Response
 from carenav import __version__
 from carenav.access import Actor, patient_visible
 from carenav.accounts.rules import TokenScope
+from carenav.assessments.queries import assessment_page
 from carenav.clock import now
-from carenav.errors import CarenavError, InvalidInput, NotFound
+from carenav.errors import CarenavError, NotFound
 from carenav.fhir.auth import challenge, token_actor
 from carenav.fhir.bundles import searchset_bundle
 from carenav.fhir.capability import EVERYTHING, capability_statement
 from carenav.fhir.mappers.care_team import care_team_resource
 from carenav.fhir.mappers.common import CONDITION_CLINICAL, V3_ACT_CODE, FHIRDict
 from carenav.fhir.mappers.patient import patient_resource
-from carenav.fhir.outcome import operation_outcome, outcome_for_error
+from carenav.fhir.mappers.questionnaire_response import (
+    QUESTIONNAIRE_RESPONSE,
+    questionnaire_response_resource,
+)
+from carenav.fhir.outcome import operation_outcome, outcome_for_error, status_for_error
+from carenav.fhir.questionnaire_responses import (
+    questionnaire_response_create,
+    questionnaire_response_read,
+    questionnaire_response_search,
+    questionnaire_responses_mapped,
+)
 from carenav.fhir.questionnaires import QUESTIONNAIRE, questionnaire_resource, questionnaire_search
 from carenav.fhir.references import refs_for
 from carenav.fhir.resources import CARE_TEAM, CARE_TEAM_MODEL, RESOURCE_KINDS, ResourceKind
@@ -39,10 +53,11 @@ from carenav.fhir.search import (
     birth_date,
     date_window,
     parse_search,
-    patient_reference,
+    required_patient,
     token_codes,
     token_matches,
 )
+from carenav.fhir.submissions import submission_read
 from carenav.patients.clinical_queries import (
     RecordPage,
     condition_list,
@@ -72,7 +87,7 @@ def error_response(error: CarenavError) -> FHIRJSONResponse:
     www_authenticate = challenge(error)
     if www_authenticate:
         headers["WWW-Authenticate"] = www_authenticate
-    return FHIRJSONResponse(outcome_for_error(error), status_code=error.http_status, headers=headers)
+    return FHIRJSONResponse(outcome_for_error(error), status_code=status_for_error(error), headers=headers)
 
 
 class FHIRRoute(APIRoute):
@@ -119,9 +134,9 @@ def facade_base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + PREFIX
 
 
-def facade(request: Request, session: Session = REQUEST_SESSION) -> Facade:
+def _facade(request: Request, session: Session, scope: TokenScope) -> Facade:
     request.state.fhir_session = session
-    actor = token_actor(request=request, session=session, scope=TokenScope.FHIR_READ.value)
+    actor = token_actor(request=request, session=session, scope=scope.value)
     prefer = request.headers.get("prefer", "").replace(" ", "").lower()
     return Facade(
         session=session,
@@ -132,7 +147,23 @@ def facade(request: Request, session: Session = REQUEST_SESSION) -> Facade:
     )
 
 
+def facade(request: Request, session: Session = REQUEST_SESSION) -> Facade:
+    """A read or search: the token needs ``fhir:read``."""
+    return _facade(request, session, TokenScope.FHIR_READ)
+
+
+def writing_facade(request: Request, session: Session = REQUEST_SESSION) -> Facade:
+    """A create: the token needs ``fhir:write``."""
+    return _facade(request, session, TokenScope.FHIR_WRITE)
+
+
+async def request_body(request: Request) -> bytes:
+    return await request.body()
+
+
 FacadeDep = Annotated[Facade, Depends(facade)]
+WritingFacadeDep = Annotated[Facade, Depends(writing_facade)]
+BodyDep = Annotated[bytes, Depends(request_body)]
 
 
 def fhir_router() -> APIRouter:
@@ -143,6 +174,13 @@ def fhir_router() -> APIRouter:
         "/Patient/{patient_id}/$everything", everything, methods=["GET"], response_class=FHIRJSONResponse
     )
     router.add_api_route("/{resource_type}", search, methods=["GET"], response_class=FHIRJSONResponse)
+    router.add_api_route(
+        f"/{QUESTIONNAIRE_RESPONSE}",
+        create_questionnaire_response,
+        methods=["POST"],
+        response_class=FHIRJSONResponse,
+        status_code=201,
+    )
     router.add_api_route(
         "/{resource_type}/{resource_id}", read, methods=["GET"], response_class=FHIRJSONResponse
     )
@@ -155,7 +193,8 @@ def fhir_router() -> APIRouter:
     return router
 
 
-READABLE_TYPES = sorted([*RESOURCE_KINDS, CARE_TEAM, QUESTIONNAIRE])
+READABLE_TYPES = sorted([*RESOURCE_KINDS, CARE_TEAM, QUESTIONNAIRE, QUESTIONNAIRE_RESPONSE])
+CREATABLE_TYPES = [QUESTIONNAIRE_RESPONSE]
 OPERATIONS = {"Patient": [("everything", EVERYTHING)]}
 
 
@@ -167,6 +206,7 @@ def metadata(request: Request) -> FHIRJSONResponse:
             software_version=__version__,
             published_at=now(),
             readable_types=READABLE_TYPES,
+            creatable_types=CREATABLE_TYPES,
             operations=OPERATIONS,
         )
     )
@@ -177,8 +217,8 @@ def unsupported(path: str, request: Request) -> FHIRJSONResponse:
     if first in READABLE_TYPES or first in SEARCH_PARAMETERS:
         return FHIRJSONResponse(
             operation_outcome(
-                f"{request.method} {PREFIX}/{path} is not supported: the facade is read-only "
-                "(read, search, Patient/$everything)",
+                f"{request.method} {PREFIX}/{path} is not supported: the facade reads "
+                "(read, search, Patient/$everything) and creates QuestionnaireResponses only",
                 code="not-supported",
             ),
             status_code=405,
@@ -204,6 +244,8 @@ def read_resource(ctx: Facade, resource_type: str, resource_id: str) -> FHIRDict
         )
     if resource_type == QUESTIONNAIRE:
         return questionnaire_resource(resource_id)
+    if resource_type == QUESTIONNAIRE_RESPONSE:
+        return questionnaire_response_read(session=session, actor=actor, resource_id=resource_id)
     if resource_type == CARE_TEAM:
         members = record_list(session=session, actor=actor, patient_uuid=resource_id, model=CARE_TEAM_MODEL)
         if not members.items:
@@ -262,15 +304,6 @@ def search(resource_type: str, request: Request, ctx: FacadeDep) -> FHIRJSONResp
 SearchResult = tuple[list[FHIRDict], int]
 
 
-def _required_patient(query: SearchRequest) -> str:
-    value = query.first("patient")
-    if value is None:
-        raise InvalidInput(
-            f"{query.resource_type} search needs patient=<id>", where=f"{query.resource_type}?patient"
-        )
-    return patient_reference(value, where=f"{query.resource_type}?patient")
-
-
 def _mapped(ctx: Facade, kind: ResourceKind, page: RecordPage[Any]) -> SearchResult:
     refs = refs_for(ctx.session, page.items)
     return [kind.to_fhir(row, refs) for row in page.items], page.total
@@ -297,7 +330,7 @@ def search_patients(ctx: Facade, query: SearchRequest) -> SearchResult:
 
 
 def search_conditions(ctx: Facade, query: SearchRequest) -> SearchResult:
-    patient_uuid = _required_patient(query)
+    patient_uuid = required_patient(query)
     statuses: list[str] = []
     status_text = query.first("clinical-status")
     if status_text:
@@ -316,7 +349,7 @@ def search_conditions(ctx: Facade, query: SearchRequest) -> SearchResult:
 
 
 def search_encounters(ctx: Facade, query: SearchRequest) -> SearchResult:
-    patient_uuid = _required_patient(query)
+    patient_uuid = required_patient(query)
     classes: list[str] = []
     class_text = query.first("class")
     if class_text:
@@ -340,7 +373,7 @@ def search_encounters(ctx: Facade, query: SearchRequest) -> SearchResult:
 
 
 def search_observations(ctx: Facade, query: SearchRequest) -> SearchResult:
-    patient_uuid = _required_patient(query)
+    patient_uuid = required_patient(query)
     code_text = query.first("code")
     codes = token_matches(code_text, where="Observation?code") if code_text else []
     dates = query.values.get("date", [])
@@ -372,6 +405,9 @@ SEARCHES: dict[str, Callable[[Facade, SearchRequest], SearchResult]] = {
     "Encounter": search_encounters,
     "Observation": search_observations,
     "Questionnaire": search_questionnaires,
+    QUESTIONNAIRE_RESPONSE: lambda ctx, query: questionnaire_response_search(
+        session=ctx.session, actor=ctx.actor, query=query
+    ),
 }
 assert set(SEARCHES) == set(SEARCH_PARAMETERS), "every searchable type needs a search function"
 
@@ -403,7 +439,7 @@ def everything(patient_id: str, request: Request, ctx: FacadeDep) -> FHIRJSONRes
 
 def everything_page(ctx: Facade, patient_uuid: str, *, offset: int, count: int) -> SearchResult:
     """Resources ``offset`` to ``offset + count`` of: the Patient, then each kind of record in
-    ``RESOURCE_KINDS`` order, then the CareTeam."""
+    ``RESOURCE_KINDS`` order, then the QuestionnaireResponses (newest first), then the CareTeam."""
     session, actor = ctx.session, ctx.actor
     patient = patient_read(session=session, actor=actor, patient_uuid=patient_uuid, what="FHIR $everything")
     out: list[FHIRDict] = []
@@ -423,9 +459,30 @@ def everything_page(ctx: Facade, patient_uuid: str, *, offset: int, count: int) 
         skip = max(skip - page.total, 0)
         room -= len(page.items)
         out.extend(_mapped(ctx, kind, page)[0])
+    responses = assessment_page(
+        session=session, actor=actor, patient_uuid=patient_uuid, offset=skip, limit=room
+    )
+    total += responses.total
+    skip = max(skip - responses.total, 0)
+    room -= len(responses.items)
+    out.extend(questionnaire_responses_mapped(session, responses.items))
     members = record_list(session=session, actor=actor, patient_uuid=patient_uuid, model=CARE_TEAM_MODEL)
     if members.items:
         total += 1
         if skip == 0 and room > 0:
             out.append(care_team_resource(patient_uuid, members.items, refs_for(session, members.items)))
     return out, total
+
+
+# --- create ---------------------------------------------------------------------------------------
+
+
+def create_questionnaire_response(ctx: WritingFacadeDep, body: BodyDep) -> FHIRJSONResponse:
+    """``POST QuestionnaireResponse``: 201 with the stored resource, as a read returns it, and its
+    ``Location``. Committed before the response leaves (``REQUEST_SESSION``); nothing kept on an error."""
+    submission = submission_read(body)
+    assessment = questionnaire_response_create(session=ctx.session, actor=ctx.actor, submission=submission)
+    ctx.session.flush()
+    resource = questionnaire_response_resource(assessment, refs_for(ctx.session, [assessment]))
+    location = f"{ctx.base}/{QUESTIONNAIRE_RESPONSE}/{assessment.uuid}"
+    return FHIRJSONResponse(resource, status_code=201, headers={"Location": location})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from carenav.accounts.rules import TokenScope
 from carenav.fhir.mappers.common import instant
 from carenav.fhir.search import RESULT_PARAMETERS, SEARCH_PARAMETERS
 
@@ -24,14 +26,18 @@ def capability_statement(
     published_at: datetime,
     readable_types: list[str],
     operations: dict[str, list[tuple[str, str]]],
+    creatable_types: Sequence[str] = (),
 ) -> dict[str, Any]:
     """``readable_types``: types with a read interaction; searches come from ``SEARCH_PARAMETERS``;
-    ``operations``: per type, (name, definition) of the operations routed."""
+    ``creatable_types``: types with a create interaction (POST); ``operations``: per type, (name,
+    definition) of the operations routed."""
     resources = []
-    for resource_type in sorted(set(readable_types) | set(SEARCH_PARAMETERS)):
+    for resource_type in sorted(set(readable_types) | set(SEARCH_PARAMETERS) | set(creatable_types)):
         interactions = []
         if resource_type in readable_types:
             interactions.append({"code": "read"})
+        if resource_type in creatable_types:
+            interactions.append({"code": "create"})
         entry: dict[str, Any] = {"type": resource_type}
         params = SEARCH_PARAMETERS.get(resource_type, ())
         if params:
@@ -59,22 +65,27 @@ def capability_statement(
         "publisher": "carenav",
         "kind": "instance",
         "software": {"name": "carenav", "version": software_version},
-        "implementation": {"description": "carenav FHIR R4 facade (read-only)", "url": base_url},
+        "implementation": {
+            "description": "carenav FHIR R4 facade (reads and searches; QuestionnaireResponse create)",
+            "url": base_url,
+        },
         "fhirVersion": FHIR_VERSION,
         "format": ["application/fhir+json", "json"],
         "rest": [
             {
                 "mode": "server",
                 "documentation": (
-                    "Read-only facade over the carenav record. Send 'Authorization: Bearer <token>' "
-                    "(a carenav API token with scope fhir:read); the token's user, role and caseload "
-                    "decide which patients are visible. Unknown search parameters are refused with 400 "
-                    "unless the request carries 'Prefer: handling=lenient'."
+                    "Facade over the carenav record: reads and searches, and the create of "
+                    "QuestionnaireResponses (an assessment of a patient). Send 'Authorization: Bearer "
+                    "<token>' (a carenav API token with scope fhir:read to read, fhir:write to create); "
+                    "the token's user, role and caseload decide which patients are visible. Unknown "
+                    "search parameters are refused with 400 unless the request carries "
+                    "'Prefer: handling=lenient'."
                 ),
                 "security": {
                     "cors": False,
-                    "description": "Bearer tokens issued by 'carenav tokens create'; scopes fhir:read, "
-                    "fhir:export.",
+                    "description": "Bearer tokens issued by 'carenav tokens create'; scopes "
+                    f"{', '.join(s.value for s in TokenScope)}.",
                 },
                 "resource": resources,
             }

@@ -29,7 +29,7 @@ from carenav.errors import InvalidInput
 from carenav.fhir.mappers.care_team import care_team_resource
 from carenav.fhir.mappers.common import FHIRDict, instant
 from carenav.fhir.references import refs_for
-from carenav.fhir.resources import CARE_TEAM, RESOURCE_KINDS, ResourceKind
+from carenav.fhir.resources import CARE_TEAM, QUESTIONNAIRE_RESPONSE_KIND, RESOURCE_KINDS, ResourceKind
 from carenav.patients.models import CareTeamMember, Encounter, Observation, Patient
 
 CHUNK = 500
@@ -131,6 +131,9 @@ EXPORTERS: list[Exporter] = [
     _table("MedicationRequest"),
     _table("AllergyIntolerance"),
     _table("Procedure"),
+    TableExporter(
+        QUESTIONNAIRE_RESPONSE_KIND
+    ),  # every assessment, drafts and withdrawn ones with their status
     CareTeamExporter(),
 ]
 

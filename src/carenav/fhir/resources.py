@@ -3,6 +3,10 @@
 One registry serves the REST facade (reads, ``$everything``) and the bulk export; a feature that adds
 a kind of record adds one ``ResourceKind`` here (and, if it is searchable, its parameters in
 ``search.SEARCH_PARAMETERS``).
+
+QuestionnaireResponse (an assessment) is a kind of its own, outside ``RESOURCE_KINDS``: the facade reads,
+searches and lists it through the assessment queries (``fhir/questionnaire_responses.py``), not the
+patient record's; the export streams it like any table.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from carenav.assessments.models import Assessment
 from carenav.fhir.mappers.allergy_intolerance import allergy_intolerance_resource
 from carenav.fhir.mappers.common import FHIRDict, Refs
 from carenav.fhir.mappers.condition import condition_resource
@@ -22,6 +27,10 @@ from carenav.fhir.mappers.organization import organization_resource
 from carenav.fhir.mappers.patient import patient_resource
 from carenav.fhir.mappers.practitioner import practitioner_resource
 from carenav.fhir.mappers.procedure import procedure_resource
+from carenav.fhir.mappers.questionnaire_response import (
+    QUESTIONNAIRE_RESPONSE,
+    questionnaire_response_resource,
+)
 from carenav.fhir.mappers.related_person import related_person_resource
 from carenav.patients.models import (
     Allergy,
@@ -83,3 +92,8 @@ CARE_TEAM = "CareTeam"
 CARE_TEAM_MODEL = CareTeamMember
 
 PATIENT_RECORD_TYPES = [k.resource_type for k in RESOURCE_KINDS.values() if k.scope == "patient"]
+
+QUESTIONNAIRE_RESPONSE_KIND = ResourceKind(
+    QUESTIONNAIRE_RESPONSE, Assessment, questionnaire_response_resource
+)
+"""One QuestionnaireResponse per assessment; its id is the assessment's."""

@@ -52,6 +52,22 @@ SEARCH_PARAMETERS: dict[str, tuple[SearchParameter, ...]] = {
         SearchParameter("name", "string", "Start of the id or the title (case-insensitive)."),
         SearchParameter("code", "token", "The instrument's LOINC panel code, e.g. http://loinc.org|44249-1."),
     ),
+    "QuestionnaireResponse": (
+        SearchParameter("patient", "reference", "The patient (required): id or Patient/id."),
+        SearchParameter(
+            "questionnaire",
+            "reference",
+            "The form: its canonical URL (with |version or without), Questionnaire/<id> or the instrument "
+            "id, e.g. phq9; commas mean OR.",
+        ),
+        SearchParameter("status", "token", "in-progress, completed, amended, entered-in-error."),
+        SearchParameter(
+            "authored",
+            "date",
+            "When it was completed (a draft: when it was started) (eq, gt, ge, lt, le).",
+            repeatable=True,
+        ),
+    ),
 }
 
 COUNT = "_count"
@@ -233,3 +249,12 @@ def patient_reference(text: str, *, where: str) -> str:
     if not value or "," in value:
         raise InvalidInput(f"{text!r} is not one Patient id", where=where)
     return value
+
+
+def required_patient(query: SearchRequest) -> str:
+    """The patient id of a search that needs ``patient=`` (400 without it)."""
+    value = query.first("patient")
+    where = f"{query.resource_type}?patient"
+    if value is None:
+        raise InvalidInput(f"{query.resource_type} search needs patient=<id>", where=where)
+    return patient_reference(value, where=where)

@@ -47,6 +47,8 @@ class Refs:
     facilities: Mapping[int, str] = field(default_factory=dict)
     practitioners: Mapping[int, str] = field(default_factory=dict)
     related_persons: Mapping[int, str] = field(default_factory=dict)
+    users: Mapping[int, str] = field(default_factory=dict)
+    """Display names of carenav users (who started an assessment), by user key."""
 
 
 def instant(value: datetime | None) -> str | None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from carenav.assessments.instruments import Instrument, instrument_get
 from carenav.assessments.models import Assessment
 from carenav.assessments.panels import assessment_outcomes
-from carenav.assessments.queries import assessment_get
+from carenav.assessments.queries import assessment_get, assessment_read
 from carenav.assessments.questionnaire import Questionnaire
 from carenav.assessments.responses import ItemError, ResponseInvalid
 from carenav.assessments.results import flag_text
@@ -192,8 +192,10 @@ def assessment_page(
     login: Login = Depends(current_login),
     session: Session = REQUEST_SESSION,
 ) -> Response:
-    """A draft opens as its form; any other assessment as its result."""
-    patient, assessment = assessment_get(session=session, actor=login.actor, assessment_uuid=assessment_uuid)
+    """A draft opens as its form; any other assessment as its result (the read is audited)."""
+    patient, assessment = assessment_read(
+        session=session, actor=login.actor, assessment_uuid=assessment_uuid, what="assessment page"
+    )
     instrument = instrument_get(assessment.instrument_id)
     if assessment.status == AssessmentStatus.IN_PROGRESS.value:
         fields = form_fields(instrument.questionnaire, assessment.response)
