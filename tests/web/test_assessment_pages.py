@@ -304,3 +304,21 @@ def test_a_care_manager_without_the_patient_reaches_nothing(
     )
     assert refused.status_code == 404
     assert hidden_value(client.get("/patients").text, "csrf_token") == token
+
+
+def test_save_draft_and_close_works_without_javascript(
+    client: TestClient, clinic: tuple[Organization, Patient]
+) -> None:
+    _org, patient = clinic
+    sign_in(client, "amy.cm")
+    path = _start(client, patient, "history-review")
+    bad = _post(client, f"{path}/draft", {"history-admissions-6m": "two", "history-concerns": "breathless"})
+    assert bad.status_code == 422
+    assert "&#39;two&#39; is not a whole number" in bad.text
+    assert "breathless</textarea>" in bad.text, "what was typed stays on the form"
+    kept = _post(client, f"{path}/draft", {"history-admissions-6m": "2", "history-concerns": "breathless"})
+    assert kept.status_code == 303
+    assert kept.headers["location"] == f"/patients/{patient.uuid}#assessments"
+    resumed = client.get(path).text
+    assert 'value="2"' in resumed.split('data-link-id="history-admissions-6m"')[1].split("</fieldset>")[0]
+    assert re.search(r'data-link-id="history-last-discharge"(?![^>]*hidden)', resumed), "2 stays open it"

@@ -10,7 +10,7 @@ the answers so far and the error of each item at fault, which ``assessment-form.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -119,7 +119,6 @@ class FormState:
     items: list[dict[str, Any]]
     enabled: frozenset[str]
     errors: dict[str, str]
-
     questionnaire: Questionnaire
 
     def with_errors(self, errors: Sequence[ItemError]) -> FormState:
@@ -127,46 +126,83 @@ class FormState:
         return replace(self, errors={**found, **self.errors})
 
 
-def form_state(instrument: Instrument, patient: Patient, fields: Fields) -> FormState:
-    q = instrument.questionnaire
-    parsed = form_parse(q, fields)
-    enabled = instrument.enabled(parsed.values, sex=patient.administrative_sex)
-    return FormState(parsed.items(enabled), enabled, errors_by_item(q, parsed.errors, enabled), q)
+@dataclass(frozen=True)
+class OpenForm:
+    """An assessment's form in one request: its patient and instrument, and the fields (as posted, or as
+    stored when none were)."""
+
+    request: Request
+    session: Session
+    login: Login
+    patient: Patient
+    assessment: Assessment
+    instrument: Instrument
+    fields: Fields
+
+    def state(self) -> FormState:
+        q = self.instrument.questionnaire
+        parsed = form_parse(q, self.fields)
+        enabled = self.instrument.enabled(parsed.values, sex=self.patient.administrative_sex)
+        return FormState(parsed.items(enabled), enabled, errors_by_item(q, parsed.errors, enabled), q)
+
+    def render(self, state: FormState, mode: str, *, reason: str = "", status_code: int = 200) -> Response:
+        nodes = form_nodes(
+            self.instrument.questionnaire, self.fields, errors=state.errors, enabled=state.enabled
+        )
+        anchors = {"reason": "amend-reason", **_anchors(nodes)}
+        return render(
+            self.request,
+            "assessments/form.html",
+            {
+                "patient": self.patient,
+                "patient_name": patient_display_name(self.patient),
+                "assessment": self.assessment,
+                "instrument": self.instrument,
+                "nodes": nodes,
+                "errors": [
+                    (link_id, self._item_text(link_id), message, anchors.get(link_id, "assessment-form"))
+                    for link_id, message in state.errors.items()
+                ],
+                "mode": mode,
+                "reason": reason,
+            },
+            status_code=status_code,
+            nav_key="patients",
+        )
+
+    def submit(
+        self,
+        state: FormState,
+        save: Callable[[list[dict[str, Any]]], object],
+        *,
+        mode: str,
+        reason: str = "",
+        then: str | None = None,
+    ) -> Response:
+        """Save the form's items with ``save``, then go to ``then`` (the result by default); or show the
+        form again (422) with every error the form or the engine found, nothing of it stored."""
+        if not state.errors:
+            try:
+                save(state.items)
+                return RedirectResponse(then or f"/assessments/{self.assessment.uuid}", status_code=303)
+            except ResponseInvalid as exc:
+                self.session.rollback()
+                state = state.with_errors(exc.errors)
+        return self.render(state, mode, reason=reason, status_code=422)
+
+    def _item_text(self, link_id: str) -> str:
+        item = self.instrument.questionnaire.by_link_id.get(link_id)
+        return item.text if item and item.text else link_id
 
 
-def _render_form(
-    request: Request,
-    *,
-    patient: Patient,
-    assessment: Assessment,
-    instrument: Instrument,
-    fields: Fields,
-    state: FormState,
-    mode: str,
-    reason: str = "",
-    status_code: int = 200,
-) -> Response:
-    nodes = form_nodes(instrument.questionnaire, fields, errors=state.errors, enabled=state.enabled)
-    anchors = {"reason": "amend-reason", **_anchors(nodes)}
-    return render(
-        request,
-        "assessments/form.html",
-        {
-            "patient": patient,
-            "patient_name": patient_display_name(patient),
-            "assessment": assessment,
-            "instrument": instrument,
-            "nodes": nodes,
-            "errors": [
-                (link_id, _item_text(instrument, link_id), message, anchors.get(link_id, "assessment-form"))
-                for link_id, message in state.errors.items()
-            ],
-            "mode": mode,
-            "reason": reason,
-        },
-        status_code=status_code,
-        nav_key="patients",
-    )
+def open_form(
+    request: Request, session: Session, login: Login, assessment_uuid: str, fields: Fields | None = None
+) -> OpenForm:
+    patient, assessment = assessment_get(session=session, actor=login.actor, assessment_uuid=assessment_uuid)
+    instrument = instrument_get(assessment.instrument_id)
+    if fields is None:
+        fields = form_fields(instrument.questionnaire, assessment.response)
+    return OpenForm(request, session, login, patient, assessment, instrument, fields)
 
 
 def _anchors(nodes: Sequence[FormNode]) -> dict[str, str]:
@@ -180,11 +216,6 @@ def _anchors(nodes: Sequence[FormNode]) -> dict[str, str]:
     return found
 
 
-def _item_text(instrument: Instrument, link_id: str) -> str:
-    item = instrument.questionnaire.by_link_id.get(link_id)
-    return item.text if item and item.text else link_id
-
-
 @router.get("/assessments/{assessment_uuid}")
 def assessment_page(
     request: Request,
@@ -196,18 +227,10 @@ def assessment_page(
     patient, assessment = assessment_read(
         session=session, actor=login.actor, assessment_uuid=assessment_uuid, what="assessment page"
     )
-    instrument = instrument_get(assessment.instrument_id)
     if assessment.status == AssessmentStatus.IN_PROGRESS.value:
-        fields = form_fields(instrument.questionnaire, assessment.response)
-        return _render_form(
-            request,
-            patient=patient,
-            assessment=assessment,
-            instrument=instrument,
-            fields=fields,
-            state=form_state(instrument, patient, fields),
-            mode="draft",
-        )
+        form = open_form(request, session, login, assessment_uuid)
+        return form.render(form.state(), "draft")
+    instrument = instrument_get(assessment.instrument_id)
     return render(
         request,
         "assessments/result.html",
@@ -235,42 +258,35 @@ def assessment_draft_page(
 ) -> Response:
     """Keep the answers so far. Under HTMX (autosave): a status line and the form's state; otherwise
     back to the patient (or the form again with the errors)."""
-    patient, assessment = assessment_get(session=session, actor=login.actor, assessment_uuid=assessment_uuid)
-    instrument = instrument_get(assessment.instrument_id)
-    state = form_state(instrument, patient, fields)
+    form = open_form(request, session, login, assessment_uuid, fields)
+    state = form.state()
+    if not is_htmx(request):
+        back = f"/patients/{form.patient.uuid}#assessments"
+        return form.submit(state, lambda items: _save_draft(form, items), mode="draft", then=back)
     if not state.errors:
         try:
-            assessment_save_draft(
-                session=session,
-                actor=login.actor,
-                assessment_uuid=assessment_uuid,
-                response={"item": state.items},
-            )
+            _save_draft(form, state.items)
         except ResponseInvalid as exc:
             session.rollback()
             state = state.with_errors(exc.errors)
-    if is_htmx(request):
-        response = render(
-            request,
-            "assessments/_autosave.html",
-            {"saved_at": None if state.errors else now(), "errors": state.errors},
-        )
-        response.headers["HX-Trigger"] = json.dumps(
-            {FORM_STATE_EVENT: {"enabled": sorted(state.enabled), "errors": state.errors}}
-        )
-        return response
-    if state.errors:
-        return _render_form(
-            request,
-            patient=patient,
-            assessment=assessment,
-            instrument=instrument,
-            fields=fields,
-            state=state,
-            mode="draft",
-            status_code=422,
-        )
-    return RedirectResponse(f"/patients/{patient.uuid}#assessments", status_code=303)
+    response = render(
+        request,
+        "assessments/_autosave.html",
+        {"saved_at": None if state.errors else now(), "errors": state.errors},
+    )
+    response.headers["HX-Trigger"] = json.dumps(
+        {FORM_STATE_EVENT: {"enabled": sorted(state.enabled), "errors": state.errors}}
+    )
+    return response
+
+
+def _save_draft(form: OpenForm, items: list[dict[str, Any]]) -> None:
+    assessment_save_draft(
+        session=form.session,
+        actor=form.login.actor,
+        assessment_uuid=form.assessment.uuid,
+        response={"item": items},
+    )
 
 
 @router.post("/assessments/{assessment_uuid}/complete")
@@ -281,31 +297,14 @@ def assessment_complete_page(
     login: Login = Depends(current_login),
     session: Session = REQUEST_SESSION,
 ) -> Response:
-    patient, assessment = assessment_get(session=session, actor=login.actor, assessment_uuid=assessment_uuid)
-    instrument = instrument_get(assessment.instrument_id)
-    state = form_state(instrument, patient, fields)
-    if not state.errors:
-        try:
-            assessment_complete(
-                session=session,
-                actor=login.actor,
-                assessment_uuid=assessment_uuid,
-                response={"item": state.items},
-            )
-            return RedirectResponse(f"/assessments/{assessment_uuid}", status_code=303)
-        except ResponseInvalid as exc:
-            session.rollback()
-            state = state.with_errors(exc.errors)
-    return _render_form(
-        request,
-        patient=patient,
-        assessment=assessment,
-        instrument=instrument,
-        fields=fields,
-        state=state,
-        mode="draft",
-        status_code=422,
-    )
+    form = open_form(request, session, login, assessment_uuid, fields)
+
+    def complete(items: list[dict[str, Any]]) -> object:
+        return assessment_complete(
+            session=session, actor=login.actor, assessment_uuid=assessment_uuid, response={"item": items}
+        )
+
+    return form.submit(form.state(), complete, mode="draft")
 
 
 @router.get("/assessments/{assessment_uuid}/amend")
@@ -315,18 +314,8 @@ def assessment_amend_form(
     login: Login = Depends(current_login),
     session: Session = REQUEST_SESSION,
 ) -> Response:
-    patient, assessment = assessment_get(session=session, actor=login.actor, assessment_uuid=assessment_uuid)
-    instrument = instrument_get(assessment.instrument_id)
-    fields = form_fields(instrument.questionnaire, assessment.response)
-    return _render_form(
-        request,
-        patient=patient,
-        assessment=assessment,
-        instrument=instrument,
-        fields=fields,
-        state=form_state(instrument, patient, fields),
-        mode="amend",
-    )
+    form = open_form(request, session, login, assessment_uuid)
+    return form.render(form.state(), "amend")
 
 
 @router.post("/assessments/{assessment_uuid}/amend")
@@ -338,35 +327,21 @@ def assessment_amend_page(
     login: Login = Depends(current_login),
     session: Session = REQUEST_SESSION,
 ) -> Response:
-    patient, assessment = assessment_get(session=session, actor=login.actor, assessment_uuid=assessment_uuid)
-    instrument = instrument_get(assessment.instrument_id)
-    state = form_state(instrument, patient, fields)
+    form = open_form(request, session, login, assessment_uuid, fields)
+    state = form.state()
     if not reason.strip():
         state = state.with_errors([ItemError("reason", "say why the assessment is amended")])
-    if not state.errors:
-        try:
-            assessment_amend(
-                session=session,
-                actor=login.actor,
-                assessment_uuid=assessment_uuid,
-                response={"item": state.items},
-                reason=reason.strip(),
-            )
-            return RedirectResponse(f"/assessments/{assessment_uuid}", status_code=303)
-        except ResponseInvalid as exc:
-            session.rollback()
-            state = state.with_errors(exc.errors)
-    return _render_form(
-        request,
-        patient=patient,
-        assessment=assessment,
-        instrument=instrument,
-        fields=fields,
-        state=state,
-        mode="amend",
-        reason=reason,
-        status_code=422,
-    )
+
+    def amend(items: list[dict[str, Any]]) -> object:
+        return assessment_amend(
+            session=session,
+            actor=login.actor,
+            assessment_uuid=assessment_uuid,
+            response={"item": items},
+            reason=reason.strip(),
+        )
+
+    return form.submit(state, amend, mode="amend", reason=reason)
 
 
 @router.post("/assessments/{assessment_uuid}/withdraw")
