@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from carenav.accounts.models import User
+from carenav.assessments.models import Assessment
 from carenav.cli.main import cli
-from carenav.patients.models import CareTeamMember, Patient
+from carenav.patients.models import CareTeamMember, Condition, Observation, Patient
 from carenav.settings import get_settings
 from tests.databases import engine_for
 
@@ -36,6 +37,8 @@ def test_demo_population_imports_cleanly_and_is_idempotent(
     assert first["imported"]["Patient"] == 150
     assert sorted(first["users_created"]) == sorted(login["username"] for login in first["logins"])
     assert first["caseload_assignments"] > 0
+    # Each care manager's first patients have months of PHQ-9/GAD-7 follow-up, a screen and a draft.
+    assert first["assessments_recorded"] == 2 * 6 * 8
     # The population is stratified, so the Population page has a run and patients are in programs.
     assert first["stratification_run"]
     assert 0 < first["identified_for_programs"] <= 150
@@ -43,6 +46,7 @@ def test_demo_population_imports_cleanly_and_is_idempotent(
     second = _demo_load(monkeypatch, fresh_db_url, tmp_path / "population")
     assert second["import_problems"] == 0
     assert second["users_created"] == []
+    assert second["assessments_recorded"] == 0, "patients with assessments are left alone"
     assert second["stratification_run"] != first["stratification_run"]
 
     with engine_for(fresh_db_url) as engine, engine.connect() as connection:
@@ -55,6 +59,20 @@ def test_demo_population_imports_cleanly_and_is_idempotent(
             .select_from(CareTeamMember)
             .join(User, User.id == CareTeamMember.user_id)
             .where(User.username == "casey.cm", CareTeamMember.active.is_(True))
+        )
+        statuses = dict(
+            connection.execute(select(Assessment.status, func.count()).group_by(Assessment.status)).all()
+        )
+        assert statuses == {"completed": 2 * 6 * 7, "in-progress": 2 * 6}
+        phq9_totals = connection.scalars(
+            select(Observation.value_quantity).where(Observation.code == "44261-6")
+        ).all()
+        assert len(phq9_totals) == 2 * 6 * 3
+        assert (
+            connection.scalar(
+                select(func.count()).select_from(Condition).where(Condition.sdoh_domain.is_not(None))
+            )
+            == 2 * 6
         )
         # Each care manager gets an equal share of the most burdened patients, once, however often it runs.
         assert caseload == first["caseload_assignments"] // 2

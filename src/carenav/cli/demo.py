@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from carenav.access import Actor
 from carenav.accounts.models import User
-from carenav.accounts.services import care_manager_assign, user_create
+from carenav.accounts.services import care_manager_assign, user_actor, user_create
 from carenav.analytics.engines import engine_named
+from carenav.assessments.demo import demo_assessments_record
 from carenav.cli.context import (
     fails_cleanly,
     json_option,
@@ -63,6 +64,10 @@ def _ensure_users(session: Session, actor: Actor) -> list[str]:
             )
             made.append(demo.username)
     return made
+
+
+def _user_actor(session: Session, username: str) -> Actor:
+    return user_actor(session.scalars(select(User).where(User.username == username)).one(), channel="demo")
 
 
 def _most_burdened_patients(session: Session, org_id: int, count: int) -> list[str]:
@@ -124,6 +129,13 @@ def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_
                 care_manager_assign(
                     session=session, actor=actor, username=username, patient_uuid=patient_uuid
                 )
+            # A few months of depression and anxiety follow-up and a social-needs screen for the first
+            # patients of each caseload, recorded as their care manager.
+            caseloads = [
+                (_user_actor(session, username), candidates[index :: len(care_managers)])
+                for index, username in enumerate(care_managers)
+            ]
+            recorded = demo_assessments_record(session=session, actors=caseloads, as_of=synth.as_of)
         # Score the population as of the day the synthetic record ends, so the Population page has a run.
         job = stratification_job_run(
             sessions=db.sessions,
@@ -140,6 +152,7 @@ def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_
         "logins": [{"username": d.username, "role": d.role} for d in DEMO_USERS],
         "password": DEMO_PASSWORD,
         "caseload_assignments": len(candidates),
+        "assessments_recorded": recorded,
         "stratification_run": job.summary["run"],
         "identified_for_programs": job.summary["identified"]["flagged_patients"],
     }
@@ -148,6 +161,7 @@ def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_
         return
     click.echo(f"demo: {synth.patients} patients generated and imported ({summary.problem_count} problems)")
     click.echo(f"demo: {len(candidates)} patients assigned to {', '.join(care_managers)}")
+    click.echo(f"demo: {recorded} assessments recorded (PHQ-9 and GAD-7 follow-up, social-needs screens)")
     flagged = result["identified_for_programs"]
     click.echo(f"demo: stratified as of {synth.as_of}; {flagged} patients flagged for programs")
     click.echo("demo logins (password for all: " + DEMO_PASSWORD + "):")
