@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_visible
+from carenav.accounts.queries import user_display_names
 from carenav.assessments.instruments import instrument_get
 from carenav.assessments.models import Assessment, AssessmentSuggestion
 from carenav.assessments.queries import assessment_list_for_patient
@@ -38,6 +39,8 @@ class AssessmentPanel:
     trends: dict[str, list[TrendPoint]]
     social_needs: list[Condition]
     suggestions: list[AssessmentSuggestion]
+    people: dict[int, str]
+    """The display names of the users who started the assessments, by user id."""
 
 
 def assessment_panel(*, session: Session, actor: Actor, patient_uuid: str) -> AssessmentPanel:
@@ -79,7 +82,8 @@ def assessment_panel(*, session: Session, actor: Actor, patient_uuid: str) -> As
         .where(AssessmentSuggestion.patient_id == patient.id, AssessmentSuggestion.status == "suggested")
         .order_by(AssessmentSuggestion.id)
     )
-    return AssessmentPanel(history, trends, list(social_needs), list(suggestions))
+    people = user_display_names(session, (a.started_by_user_id for a in history))
+    return AssessmentPanel(history, trends, list(social_needs), list(suggestions), people)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carenav.accounts.models import User
+from carenav.accounts.queries import user_display_names
 from carenav.fhir.mappers.common import Refs
 from carenav.patients.models import Condition, Encounter, Facility, Patient, Practitioner, RelatedPerson
 
@@ -56,5 +56,5 @@ def refs_for(session: Session, rows: Iterable[Any]) -> Refs:
         facilities=_uuids(session, Facility, wanted["facility_id"]),
         practitioners=_uuids(session, Practitioner, wanted["practitioner_id"]),
         related_persons=_uuids(session, RelatedPerson, wanted["related_person_id"]),
-        users=_lookup(session, User.id, User.display_name, wanted["started_by_user_id"]),
+        users=user_display_names(session, wanted["started_by_user_id"]),
     )

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from carenav.accounts.queries import user_display_names
 from carenav.assessments.instruments import Instrument, instrument_get
 from carenav.assessments.models import Assessment
 from carenav.assessments.panels import assessment_outcomes
@@ -157,6 +158,7 @@ class OpenForm:
                 "patient": self.patient,
                 "patient_name": patient_display_name(self.patient),
                 "assessment": self.assessment,
+                "started_by": started_by(self.session, self.assessment),
                 "instrument": self.instrument,
                 "nodes": nodes,
                 "errors": [
@@ -205,6 +207,12 @@ def open_form(
     return OpenForm(request, session, login, patient, assessment, instrument, fields)
 
 
+def started_by(session: Session, assessment: Assessment) -> str:
+    """Who started the assessment: their display name, or the label kept when the user is gone."""
+    names = user_display_names(session, [assessment.started_by_user_id])
+    return names.get(assessment.started_by_user_id or 0, assessment.started_by)
+
+
 def _anchors(nodes: Sequence[FormNode]) -> dict[str, str]:
     """The HTML id of each linkId's first appearance in the form (where an error summary links to)."""
     found: dict[str, str] = {}
@@ -238,6 +246,7 @@ def assessment_page(
             "patient": patient,
             "patient_name": patient_display_name(patient),
             "assessment": assessment,
+            "started_by": started_by(session, assessment),
             "instrument": instrument,
             "parts": score_parts(assessment.score or {}),
             "outcomes": assessment_outcomes(session=session, assessment=assessment),

@@ -58,8 +58,8 @@ def instrument_choices() -> list[Instrument]:
 
 
 def short_title(title: str) -> str:
-    """An instrument's abbreviation where its title ends with one: ``PHQ-9``."""
-    match = re.search(r"\(([^)]+)\)$", title)
+    """An instrument's abbreviation where its title ends with one (``PHQ-9``), else the title."""
+    match = re.search(r"\(([A-Z][A-Z0-9-]*)\)$", title)
     return match.group(1) if match else title
 
 
