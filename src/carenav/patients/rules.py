@@ -129,6 +129,8 @@ class CareTeamRole(StrEnum):
     CAREGIVER = "caregiver"
     SOCIAL_WORKER = "social_worker"
     PHARMACIST = "pharmacist"
+    HOME_HEALTH = "home_health"
+    COMMUNITY_ORGANIZATION = "community_organization"
     OTHER = "other"
 
 

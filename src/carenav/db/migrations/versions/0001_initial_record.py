@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 05:49:59.949508
+Create Date: 2026-11-25 07:04:35.216459
 """
 
 from __future__ import annotations
@@ -1204,6 +1204,67 @@ def upgrade() -> None:
         sa.UniqueConstraint("assessment_id", "version", name="uq_assessment_versions_version"),
     )
     op.create_table(
+        "care_plans",
+        sa.Column("enrolment_id", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("status_reason", sa.Text(), nullable=True),
+        sa.Column("period_start", sa.Date(), nullable=True),
+        sa.Column("period_end", sa.Date(), nullable=True),
+        sa.Column("author", sa.String(length=200), nullable=False),
+        sa.Column("author_user_id", sa.Integer(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("last_reviewed_on", sa.Date(), nullable=True),
+        sa.Column("next_review_on", sa.Date(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("source_system", sa.String(length=200), nullable=False),
+        sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('draft', 'active', 'on-hold', 'completed', 'revoked')",
+            name=op.f("ck_care_plans_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_user_id"],
+            ["users.id"],
+            name=op.f("fk_care_plans_author_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["enrolment_id"],
+            ["program_enrolments.id"],
+            name=op.f("fk_care_plans_enrolment_id_program_enrolments"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_care_plans_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_care_plans_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_plans")),
+        sa.UniqueConstraint("enrolment_id", name="uq_care_plans_enrolment"),
+        sa.UniqueConstraint(
+            "org_id", "source_system", "source_id", name=op.f("uq_care_plans_org_id_source_system_source_id")
+        ),
+        sa.UniqueConstraint("uuid", name=op.f("uq_care_plans_uuid")),
+    )
+    with op.batch_alter_table("care_plans", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_care_plans_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
         "encounter_diagnoses",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("encounter_id", sa.Integer(), nullable=False),
@@ -1344,11 +1405,364 @@ def upgrade() -> None:
             batch_op.f("ix_program_enrolment_history_enrolment_id"), ["enrolment_id"], unique=False
         )
 
+    op.create_table(
+        "care_plan_agreements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("agreed_on", sa.Date(), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("agreed_by", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=True),
+        sa.Column("relationship_to_patient", sa.String(length=100), nullable=True),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("recorded_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.CheckConstraint(
+            "agreed_by IN ('patient', 'caregiver')", name=op.f("ck_care_plan_agreements_agreed_by")
+        ),
+        sa.CheckConstraint(
+            "method IN ('in-person', 'phone', 'video', 'portal', 'signed-copy')",
+            name=op.f("ck_care_plan_agreements_method"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["care_plans.id"],
+            name=op.f("fk_care_plan_agreements_plan_id_care_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_plan_agreements")),
+    )
+    with op.batch_alter_table("care_plan_agreements", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_care_plan_agreements_plan_id"), ["plan_id"], unique=False)
+
+    op.create_table(
+        "care_plan_barriers",
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("mitigation", sa.Text(), nullable=True),
+        sa.Column("resolved", sa.Boolean(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('transportation', 'cost', 'language', 'health-literacy', 'cognition', 'housing', 'food', 'caregiver', 'mobility', 'technology', 'motivation', 'other')",
+            name=op.f("ck_care_plan_barriers_kind"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["care_plans.id"],
+            name=op.f("fk_care_plan_barriers_plan_id_care_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_plan_barriers")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_care_plan_barriers_uuid")),
+    )
+    with op.batch_alter_table("care_plan_barriers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_care_plan_barriers_plan_id"), ["plan_id"], unique=False)
+
+    op.create_table(
+        "care_plan_interventions",
+        sa.Column("plan_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("owner_role", sa.String(length=32), nullable=True),
+        sa.Column("owner_member_id", sa.Integer(), nullable=True),
+        sa.Column("owner_name", sa.String(length=300), nullable=True),
+        sa.Column("due_on", sa.Date(), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("status_reason", sa.Text(), nullable=True),
+        sa.Column("status_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("template_ref", sa.String(length=120), nullable=True),
+        sa.Column("suggestion_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("source_system", sa.String(length=200), nullable=False),
+        sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('education', 'medication-management', 'monitoring', 'referral', 'coordination', 'self-management', 'social-service')",
+            name=op.f("ck_care_plan_interventions_kind"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('draft', 'requested', 'received', 'accepted', 'rejected', 'ready', 'cancelled', 'in-progress', 'on-hold', 'failed', 'completed', 'entered-in-error')",
+            name=op.f("ck_care_plan_interventions_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_care_plan_interventions_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_member_id"],
+            ["care_team_members.id"],
+            name=op.f("fk_care_plan_interventions_owner_member_id_care_team_members"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_care_plan_interventions_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["care_plans.id"],
+            name=op.f("fk_care_plan_interventions_plan_id_care_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["suggestion_id"],
+            ["assessment_suggestions.id"],
+            name=op.f("fk_care_plan_interventions_suggestion_id_assessment_suggestions"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_plan_interventions")),
+        sa.UniqueConstraint(
+            "org_id",
+            "source_system",
+            "source_id",
+            name=op.f("uq_care_plan_interventions_org_id_source_system_source_id"),
+        ),
+        sa.UniqueConstraint("uuid", name=op.f("uq_care_plan_interventions_uuid")),
+    )
+    with op.batch_alter_table("care_plan_interventions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_care_plan_interventions_patient_id"), ["patient_id"], unique=False
+        )
+        batch_op.create_index("ix_care_plan_interventions_plan", ["plan_id"], unique=False)
+
+    op.create_table(
+        "care_plan_problems",
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("text", sa.String(length=300), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.Column("condition_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("template_ref", sa.String(length=120), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("status IN ('active', 'resolved')", name=op.f("ck_care_plan_problems_status")),
+        sa.ForeignKeyConstraint(
+            ["condition_id"],
+            ["conditions.id"],
+            name=op.f("fk_care_plan_problems_condition_id_conditions"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["care_plans.id"],
+            name=op.f("fk_care_plan_problems_plan_id_care_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_plan_problems")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_care_plan_problems_uuid")),
+    )
+    with op.batch_alter_table("care_plan_problems", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_care_plan_problems_plan_id"), ["plan_id"], unique=False)
+
+    op.create_table(
+        "care_plan_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("snapshot", carenav.db.types.JSONDocument(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["care_plans.id"],
+            name=op.f("fk_care_plan_versions_plan_id_care_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_care_plan_versions_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_plan_versions")),
+        sa.UniqueConstraint("plan_id", "version", name="uq_care_plan_versions_version"),
+    )
+    op.create_table(
+        "care_plan_goals",
+        sa.Column("plan_id", sa.Integer(), nullable=True),
+        sa.Column("problem_id", sa.Integer(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("patient_stated", sa.Boolean(), nullable=False),
+        sa.Column("priority", sa.String(length=20), nullable=True),
+        sa.Column("lifecycle", sa.String(length=20), nullable=False),
+        sa.Column("achievement", sa.String(length=20), nullable=True),
+        sa.Column("status_reason", sa.Text(), nullable=True),
+        sa.Column("status_date", sa.Date(), nullable=True),
+        sa.Column("measure_system", sa.String(length=200), nullable=True),
+        sa.Column("measure_code", sa.String(length=64), nullable=True),
+        sa.Column("measure_display", sa.String(length=300), nullable=True),
+        sa.Column("target_kind", sa.String(length=16), nullable=True),
+        sa.Column("target_comparator", sa.String(length=2), nullable=True),
+        sa.Column("target_value", sa.String(length=32), nullable=True),
+        sa.Column("target_low", sa.String(length=32), nullable=True),
+        sa.Column("target_high", sa.String(length=32), nullable=True),
+        sa.Column("target_unit", sa.String(length=40), nullable=True),
+        sa.Column("target_text", sa.Text(), nullable=True),
+        sa.Column("start_on", sa.Date(), nullable=True),
+        sa.Column("due_on", sa.Date(), nullable=True),
+        sa.Column("template_ref", sa.String(length=120), nullable=True),
+        sa.Column("suggestion_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("source_system", sa.String(length=200), nullable=False),
+        sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "achievement IS NULL OR achievement IN ('in-progress', 'improving', 'worsening', 'no-change', 'achieved', 'sustaining', 'not-achieved', 'no-progress', 'not-attainable')",
+            name=op.f("ck_care_plan_goals_achievement"),
+        ),
+        sa.CheckConstraint(
+            "lifecycle IN ('proposed', 'planned', 'accepted', 'active', 'on-hold', 'completed', 'cancelled', 'rejected', 'entered-in-error')",
+            name=op.f("ck_care_plan_goals_lifecycle"),
+        ),
+        sa.CheckConstraint(
+            "priority IS NULL OR priority IN ('high-priority', 'medium-priority', 'low-priority')",
+            name=op.f("ck_care_plan_goals_priority"),
+        ),
+        sa.CheckConstraint(
+            "target_kind IS NULL OR target_kind IN ('quantity', 'range', 'text')",
+            name=op.f("ck_care_plan_goals_target_kind"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_care_plan_goals_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_care_plan_goals_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["care_plans.id"],
+            name=op.f("fk_care_plan_goals_plan_id_care_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["problem_id"],
+            ["care_plan_problems.id"],
+            name=op.f("fk_care_plan_goals_problem_id_care_plan_problems"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["suggestion_id"],
+            ["assessment_suggestions.id"],
+            name=op.f("fk_care_plan_goals_suggestion_id_assessment_suggestions"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_plan_goals")),
+        sa.UniqueConstraint(
+            "org_id",
+            "source_system",
+            "source_id",
+            name=op.f("uq_care_plan_goals_org_id_source_system_source_id"),
+        ),
+        sa.UniqueConstraint("uuid", name=op.f("uq_care_plan_goals_uuid")),
+    )
+    with op.batch_alter_table("care_plan_goals", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_care_plan_goals_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index("ix_care_plan_goals_plan", ["plan_id"], unique=False)
+
+    op.create_table(
+        "care_plan_goal_notes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("goal_id", sa.Integer(), nullable=False),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("author", sa.String(length=200), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("achievement", sa.String(length=20), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["goal_id"],
+            ["care_plan_goals.id"],
+            name=op.f("fk_care_plan_goal_notes_goal_id_care_plan_goals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_plan_goal_notes")),
+    )
+    with op.batch_alter_table("care_plan_goal_notes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_care_plan_goal_notes_goal_id"), ["goal_id"], unique=False)
+
+    op.create_table(
+        "care_plan_intervention_goals",
+        sa.Column("intervention_id", sa.Integer(), nullable=False),
+        sa.Column("goal_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["goal_id"],
+            ["care_plan_goals.id"],
+            name=op.f("fk_care_plan_intervention_goals_goal_id_care_plan_goals"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["intervention_id"],
+            ["care_plan_interventions.id"],
+            name=op.f("fk_care_plan_intervention_goals_intervention_id_care_plan_interventions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("intervention_id", "goal_id", name=op.f("pk_care_plan_intervention_goals")),
+    )
+    with op.batch_alter_table("care_plan_intervention_goals", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_care_plan_intervention_goals_goal_id"), ["goal_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("care_plan_intervention_goals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_care_plan_intervention_goals_goal_id"))
+
+    op.drop_table("care_plan_intervention_goals")
+    with op.batch_alter_table("care_plan_goal_notes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_care_plan_goal_notes_goal_id"))
+
+    op.drop_table("care_plan_goal_notes")
+    with op.batch_alter_table("care_plan_goals", schema=None) as batch_op:
+        batch_op.drop_index("ix_care_plan_goals_plan")
+        batch_op.drop_index(batch_op.f("ix_care_plan_goals_patient_id"))
+
+    op.drop_table("care_plan_goals")
+    op.drop_table("care_plan_versions")
+    with op.batch_alter_table("care_plan_problems", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_care_plan_problems_plan_id"))
+
+    op.drop_table("care_plan_problems")
+    with op.batch_alter_table("care_plan_interventions", schema=None) as batch_op:
+        batch_op.drop_index("ix_care_plan_interventions_plan")
+        batch_op.drop_index(batch_op.f("ix_care_plan_interventions_patient_id"))
+
+    op.drop_table("care_plan_interventions")
+    with op.batch_alter_table("care_plan_barriers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_care_plan_barriers_plan_id"))
+
+    op.drop_table("care_plan_barriers")
+    with op.batch_alter_table("care_plan_agreements", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_care_plan_agreements_plan_id"))
+
+    op.drop_table("care_plan_agreements")
     with op.batch_alter_table("program_enrolment_history", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_program_enrolment_history_enrolment_id"))
 
@@ -1367,6 +1781,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_encounter_diagnoses_encounter_id"))
 
     op.drop_table("encounter_diagnoses")
+    with op.batch_alter_table("care_plans", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_care_plans_patient_id"))
+
+    op.drop_table("care_plans")
     op.drop_table("assessment_versions")
     with op.batch_alter_table("assessment_suggestions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_assessment_suggestions_patient_id"))
