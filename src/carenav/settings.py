@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         description="Program rules per organization: <rules_dir>/<org-slug>.toml, else the shipped default.",
     )
     fhir_page_size: int = Field(default=50, description="Default FHIR searchset page size.")
+    after_hours_phone: str | None = Field(
+        default=None, description="The after-hours (nurse line) number printed on patients' care plans."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ CHROMIUM_FLAGS = [
 ]
 MAX_FAILED = 3
 SYNTHEA_PATIENT = "Jacob_Larson_0b324782-31d1-4659-89ab-58e075d6e61f.json"
+HEART_FAILURE_PATIENT = "Dennis_Durgan_78f005f3-7b33-4a5b-84d9-28417b36dbab.json"
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +73,7 @@ def _free_port() -> int:
         return port
 
 
-def _seed(db_url: str, shared_data: Path) -> str:
+def _seed(db_url: str, shared_data: Path, patient_file: str = SYNTHEA_PATIENT) -> str:
     """An organization, its users, and one real Synthea patient on amy's caseload."""
     with engine_for(db_url) as engine, Session(engine, expire_on_commit=False) as session:
         org: Organization = organization_create(
@@ -80,7 +82,7 @@ def _seed(db_url: str, shared_data: Path) -> str:
         summary = fhir_import(
             session=session,
             actor=Actor.operator(org.id, "tests"),
-            paths=[shared_data / "synthea-r4" / SYNTHEA_PATIENT],
+            paths=[shared_data / "synthea-r4" / patient_file],
             limits=ImportLimits(max_file_bytes=64 * 1024 * 1024, max_line_bytes=16 * 1024 * 1024),
         )
         patient = session.query(Patient).filter_by(org_id=org.id).one()
@@ -92,10 +94,9 @@ def _seed(db_url: str, shared_data: Path) -> str:
         return patient.uuid
 
 
-@pytest.fixture
-def live_site(fresh_db_url: str, shared_data: Path, cheap_passwords: object) -> Iterator[LiveSite]:
-    patient_uuid = _seed(fresh_db_url, shared_data)
-    settings = Settings(database_url=fresh_db_url, max_failed_logins=MAX_FAILED, lockout_minutes=15)
+@contextmanager
+def _serving(db_url: str, patient_uuid: str) -> Iterator[LiveSite]:
+    settings = Settings(database_url=db_url, max_failed_logins=MAX_FAILED, lockout_minutes=15)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -108,7 +109,20 @@ def live_site(fresh_db_url: str, shared_data: Path, cheap_passwords: object) -> 
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     try:
-        yield LiveSite(url=f"http://127.0.0.1:{port}", db_url=fresh_db_url, patient_uuid=patient_uuid)
+        yield LiveSite(url=f"http://127.0.0.1:{port}", db_url=db_url, patient_uuid=patient_uuid)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@pytest.fixture
+def live_site(fresh_db_url: str, shared_data: Path, cheap_passwords: object) -> Iterator[LiveSite]:
+    with _serving(fresh_db_url, _seed(fresh_db_url, shared_data)) as site:
+        yield site
+
+
+@pytest.fixture
+def heart_failure_site(fresh_db_url: str, shared_data: Path, cheap_passwords: object) -> Iterator[LiveSite]:
+    """The live site with a Synthea patient who has chronic congestive heart failure."""
+    with _serving(fresh_db_url, _seed(fresh_db_url, shared_data, HEART_FAILURE_PATIENT)) as site:
+        yield site

@@ -43,7 +43,7 @@ from carenav.tasks.rules import TaskStatus
 from carenav.tasks.services import alert_clear, task_finish
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
-from carenav.web.pages.patients import patient_display_name
+from carenav.web.names import patient_display_name
 from carenav.web.questionnaire_form import (
     FIELD,
     Fields,

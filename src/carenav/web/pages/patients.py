@@ -15,9 +15,7 @@ from carenav.assessments.instruments import Instrument, instruments
 from carenav.assessments.panels import TrendPoint, assessment_panel
 from carenav.assessments.rules import Channel, sdoh_domains
 from carenav.errors import InvalidInput
-from carenav.patients.models import Patient
 from carenav.patients.queries import PatientCriteria, patient_search
-from carenav.patients.rules import display_name
 from carenav.patients.summary import encounter_is_inpatient, patient_summary, patient_timeline
 from carenav.stratification.queries import (
     risk_panel_sections,
@@ -27,15 +25,12 @@ from carenav.stratification.queries import (
 from carenav.tasks.queries import patient_alerts_standing, patient_tasks_open
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
+from carenav.web.names import patient_display_name
+from carenav.web.pages.careplans import care_plan_panel
 from carenav.web.paging import Paging
 from carenav.web.rendering import is_htmx, render
 
 router = APIRouter()
-
-
-def patient_display_name(patient: Patient) -> str:
-    name = patient.primary_name
-    return display_name(name.given, name.family) if name else "(no name)"
 
 
 SEARCH_PAGE_SIZE = 25
@@ -135,6 +130,7 @@ def patient_summary_page(
             "channels": [c.value for c in Channel],
             "domains": sdoh_domains(),
             "short_title": short_title,
+            "careplans": care_plan_panel(session, login, summary.patient),
         },
         nav_key="patients",
     )
