@@ -45,6 +45,9 @@ OUR_TYPES = {
     "Organization",
     "Practitioner",
     "QuestionnaireResponse",
+    "CarePlan",
+    "Goal",
+    "Task",
 }
 REFS = Refs(patients={1: "p-1"}, encounters={2: "e-2"}, conditions={3: "c-3"})
 
@@ -57,7 +60,17 @@ def test_r4_examples_of_our_types_validate_with_r4b(shared_data: Path) -> None:
         if resource["resourceType"] in OUR_TYPES:
             assert_valid(resource)
             checked.add(resource["resourceType"])
-    assert checked >= {"Patient", "Condition", "Coverage", "Encounter", "CareTeam", "QuestionnaireResponse"}
+    assert checked >= {
+        "Patient",
+        "Condition",
+        "Coverage",
+        "Encounter",
+        "CareTeam",
+        "QuestionnaireResponse",
+        "CarePlan",
+        "Goal",
+        "Task",
+    }
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Table, select
 
+from carenav.careplans import models as plans
 from carenav.cli.main import cli
 from carenav.patients import models
 from carenav.settings import get_settings
@@ -28,14 +29,20 @@ RECORD_TABLES: dict[str, Any] = {
     "Coverage": models.Coverage,
     "CareTeam": models.CareTeamMember,
     "RelatedPerson": models.RelatedPerson,
+    "CarePlan": plans.CarePlan,
+    "Goal": plans.Goal,
+    "Task": plans.Intervention,
 }
-CHILD_TABLES = (
+CHILD_TABLES: tuple[Any, ...] = (
     models.PatientName,
     models.PatientIdentifier,
     models.PatientAddress,
     models.PatientTelecom,
     models.EncounterDiagnosis,
     models.ObservationComponent,
+    plans.PlanProblem,
+    plans.GoalNote,
+    plans.goal_interventions,
 )
 
 
@@ -59,7 +66,7 @@ def snapshot(db_url: str) -> dict[str, list[tuple[Any, ...]]]:
     state: dict[str, list[tuple[Any, ...]]] = {}
     with engine_for(db_url) as engine, engine.connect() as connection:
         for model in tables:
-            table: Table = model.__table__
+            table: Table = model if isinstance(model, Table) else model.__table__
             columns = [c for c in table.columns if c.name not in ("created_at", "updated_at")]
             rows = connection.execute(select(*columns)).all()
             state[table.name] = sorted(tuple(map(repr, row)) for row in rows)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from carenav.careplans import models as plans
 from carenav.patients import models
+from tests.databases import engine_for
 from tests.ingest.fhir_helpers import RECORD_TABLES, errors_text, row_count, run_import, snapshot
 
 STORED = frozenset(RECORD_TABLES)
@@ -44,6 +48,34 @@ def expected_from_json(folder: Path) -> tuple[Counter[str], dict[str, set[str]],
     return counts, ids, coverage
 
 
+def care_plan_parts(folder: Path) -> tuple[int, int, int]:
+    """Inline activities, (plan, condition) pairs addressed, and goals listed by a CarePlan."""
+    activities = addressed = listed = 0
+    for path in sorted(folder.glob("*.json")):
+        for entry in json.loads(path.read_text())["entry"]:
+            plan = entry["resource"]
+            if plan["resourceType"] == "CarePlan":
+                activities += sum(1 for a in plan.get("activity", []) if "detail" in a)
+                addressed += len({a["reference"] for a in plan.get("addresses", [])})
+                listed += len(plan.get("goal", []))
+    return activities, addressed, listed
+
+
+def care_plan_rows(db_url: str) -> tuple[int, int, int, int]:
+    """Interventions in a plan, problems, problems linked to a condition, goals in a plan."""
+    with engine_for(db_url) as engine, engine.connect() as connection:
+
+        def count(statement: Any) -> int:
+            return int(connection.scalar(statement) or 0)
+
+        return (
+            count(select(func.count()).where(plans.Intervention.plan_id.is_not(None))),
+            count(select(func.count()).select_from(plans.PlanProblem)),
+            count(select(func.count()).where(plans.PlanProblem.condition_id.is_not(None))),
+            count(select(func.count()).where(plans.Goal.plan_id.is_not(None))),
+        )
+
+
 @pytest.mark.slow
 def test_synthea_bundles_import_and_reimport_changes_nothing(
     shared_data: Path, fresh_db_url: str, monkeypatch: pytest.MonkeyPatch
@@ -69,6 +101,11 @@ def test_synthea_bundles_import_and_reimport_changes_nothing(
     inpatient = row_count(fresh_db_url, models.Encounter, encounter_class="IMP")
     assert inpatient == 25  # data README: 25 inpatient encounters
     assert row_count(fresh_db_url, models.Patient, deceased=True) == 12
+    # care plans: each inline activity an intervention of its plan, each addressed Condition a problem
+    # linked to it, every goal (Synthea lists each in a CarePlan) in its plan
+    activities, addressed, listed = care_plan_parts(folder)
+    assert (activities, listed) == (189, 83)
+    assert care_plan_rows(fresh_db_url) == (activities, addressed, addressed, listed)
     first = snapshot(fresh_db_url)
 
     status, again = run_import(monkeypatch, fresh_db_url, folder)

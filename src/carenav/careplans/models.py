@@ -31,8 +31,10 @@ from carenav.careplans.rules import (
     BarrierKind,
     GoalLifecycle,
     GoalPriority,
+    InterventionIntent,
     InterventionKind,
     InterventionStatus,
+    PlanIntent,
     PlanStatus,
     TargetKind,
 )
@@ -47,13 +49,17 @@ def _in(values: Any) -> str:
 
 class CarePlan(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
     """``enrolment_id``: the program enrolment the plan serves (one plan each); empty for a plan outside
-    programs. ``version``: the number of the latest version (``CarePlanVersion``)."""
+    programs. ``version``: the number of the latest version (``CarePlanVersion``). ``intent``: FHIR's
+    (``plan`` for plans made here). ``author``: who made it, in words; an imported plan's author may also
+    be a practitioner or related person of the record (``author_practitioner_id``,
+    ``author_related_person_id``)."""
 
     __tablename__ = "care_plans"
     __table_args__ = (
         UniqueConstraint("org_id", "source_system", "source_id"),
         UniqueConstraint("enrolment_id", name="uq_care_plans_enrolment"),
         CheckConstraint(f"status IN ({_in(PlanStatus)})", name="status"),
+        CheckConstraint(f"intent IN ({_in(PlanIntent)})", name="intent"),
     )
 
     enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("program_enrolments.id", ondelete="SET NULL"))
@@ -62,8 +68,15 @@ class CarePlan(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
+    intent: Mapped[str] = mapped_column(String(16), default=PlanIntent.PLAN.value)
     author: Mapped[str] = mapped_column(String(200))
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_practitioner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practitioners.id", ondelete="SET NULL")
+    )
+    author_related_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("related_persons.id", ondelete="SET NULL")
+    )
     version: Mapped[int] = mapped_column(Integer, default=0)
     last_reviewed_on: Mapped[date | None] = mapped_column(Date)
     next_review_on: Mapped[date | None] = mapped_column(Date)
@@ -162,7 +175,8 @@ class GoalNote(Base):
 
 class Intervention(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
     """A step of the plan (a FHIR Task): its kind, owner (a care-team member, the patient, or a role not
-    filled yet), due date and status (``InterventionStatus``), and the goals it serves."""
+    filled yet), due date and status (``InterventionStatus``), and the goals it serves. ``intent``:
+    FHIR's (``plan`` for interventions made here)."""
 
     __tablename__ = "care_plan_interventions"
     __table_args__ = (
@@ -170,6 +184,7 @@ class Intervention(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
         Index("ix_care_plan_interventions_plan", "plan_id"),
         CheckConstraint(f"status IN ({_in(InterventionStatus)})", name="status"),
         CheckConstraint(f"kind IN ({_in(InterventionKind)})", name="kind"),
+        CheckConstraint(f"intent IN ({_in(InterventionIntent)})", name="intent"),
     )
 
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("care_plans.id", ondelete="CASCADE"))
@@ -182,6 +197,7 @@ class Intervention(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
     owner_name: Mapped[str | None] = mapped_column(String(300))
     due_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default=InterventionStatus.READY.value)
+    intent: Mapped[str] = mapped_column(String(16), default=InterventionIntent.PLAN.value)
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     template_ref: Mapped[str | None] = mapped_column(String(120))
@@ -244,3 +260,33 @@ class CarePlanAgreement(Base):
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class CarePreferences(KeyMixin, Base):
+    """What the patient prefers, one row each: how and when to be contacted, language, who may be told
+    about their care, cultural and religious preferences, goals of care, advance directive on file.
+    ``source``: ``manual``, or ``assessment:<uuid>`` when taken from a what-matters assessment."""
+
+    __tablename__ = "care_preferences"
+    __table_args__ = (
+        UniqueConstraint("patient_id", name="uq_care_preferences_patient"),
+        CheckConstraint(
+            "advance_directive IS NULL OR advance_directive IN ('yes', 'no', 'unsure')",
+            name="advance_directive",
+        ),
+    )
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    contact_methods: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    contact_times: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(100))
+    interpreter_needed: Mapped[bool | None] = mapped_column(Boolean)
+    share_with: Mapped[str | None] = mapped_column(Text)
+    cultural_religious: Mapped[str | None] = mapped_column(Text)
+    goals_of_care: Mapped[str | None] = mapped_column(Text)
+    advance_directive: Mapped[str | None] = mapped_column(String(8))
+    advance_directive_location: Mapped[str | None] = mapped_column(Text)
+    health_care_proxy: Mapped[str | None] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(80), default="manual")
+    updated_by: Mapped[str] = mapped_column(String(200))

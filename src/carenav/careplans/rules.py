@@ -185,6 +185,29 @@ def intervention_move(
     return to
 
 
+class PlanIntent(StrEnum):
+    """FHIR CarePlan.intent: a plan made in carenav is a ``plan``; an imported one keeps its own."""
+
+    PROPOSAL = "proposal"
+    PLAN = "plan"
+    ORDER = "order"
+    OPTION = "option"
+
+
+class InterventionIntent(StrEnum):
+    """FHIR Task.intent: an intervention made in carenav is a ``plan``; an imported Task keeps its own."""
+
+    UNKNOWN = "unknown"
+    PROPOSAL = "proposal"
+    PLAN = "plan"
+    ORDER = "order"
+    ORIGINAL_ORDER = "original-order"
+    REFLEX_ORDER = "reflex-order"
+    FILLER_ORDER = "filler-order"
+    INSTANCE_ORDER = "instance-order"
+    OPTION = "option"
+
+
 class InterventionKind(StrEnum):
     EDUCATION = "education"
     MEDICATION_MANAGEMENT = "medication-management"

@@ -25,18 +25,22 @@ from carenav import __version__
 from carenav.access import Actor, patient_visible
 from carenav.accounts.rules import TokenScope
 from carenav.assessments.queries import assessment_page
+from carenav.careplans.record_queries import care_plan_list, goal_list
 from carenav.clock import now
 from carenav.errors import CarenavError, NotFound
 from carenav.fhir.auth import challenge, token_actor
 from carenav.fhir.bundles import searchset_bundle
 from carenav.fhir.capability import EVERYTHING, capability_statement
+from carenav.fhir.mappers.care_plan import ASSESS_PLAN, US_CORE_CAREPLAN_CATEGORY
 from carenav.fhir.mappers.care_team import care_team_resource
 from carenav.fhir.mappers.common import CONDITION_CLINICAL, V3_ACT_CODE, FHIRDict
+from carenav.fhir.mappers.goal import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE
 from carenav.fhir.mappers.patient import patient_resource
 from carenav.fhir.mappers.questionnaire_response import (
     QUESTIONNAIRE_RESPONSE,
     questionnaire_response_resource,
 )
+from carenav.fhir.mappers.task import TASK
 from carenav.fhir.outcome import operation_outcome, outcome_for_error, status_for_error
 from carenav.fhir.questionnaire_responses import (
     questionnaire_response_create,
@@ -58,6 +62,7 @@ from carenav.fhir.search import (
     token_matches,
 )
 from carenav.fhir.submissions import submission_read
+from carenav.fhir.tasks import TaskCriteria, task_page, task_read, task_search
 from carenav.patients.clinical_queries import (
     RecordPage,
     condition_list,
@@ -193,7 +198,7 @@ def fhir_router() -> APIRouter:
     return router
 
 
-READABLE_TYPES = sorted([*RESOURCE_KINDS, CARE_TEAM, QUESTIONNAIRE, QUESTIONNAIRE_RESPONSE])
+READABLE_TYPES = sorted([*RESOURCE_KINDS, CARE_TEAM, TASK, QUESTIONNAIRE, QUESTIONNAIRE_RESPONSE])
 CREATABLE_TYPES = [QUESTIONNAIRE_RESPONSE]
 OPERATIONS = {"Patient": [("everything", EVERYTHING)]}
 
@@ -246,6 +251,8 @@ def read_resource(ctx: Facade, resource_type: str, resource_id: str) -> FHIRDict
         return questionnaire_resource(resource_id)
     if resource_type == QUESTIONNAIRE_RESPONSE:
         return questionnaire_response_read(session=session, actor=actor, resource_id=resource_id)
+    if resource_type == TASK:
+        return task_read(session=session, actor=actor, resource_id=resource_id)
     if resource_type == CARE_TEAM:
         members = record_list(session=session, actor=actor, patient_uuid=resource_id, model=CARE_TEAM_MODEL)
         if not members.items:
@@ -392,6 +399,58 @@ def search_observations(ctx: Facade, query: SearchRequest) -> SearchResult:
     return _mapped(ctx, RESOURCE_KINDS["Observation"], page)
 
 
+REQUEST_STATUS = "http://hl7.org/fhir/request-status"
+
+
+def search_care_plans(ctx: Facade, query: SearchRequest) -> SearchResult:
+    """Every plan is US Core's ``assess-plan``: a category search for another matches none."""
+    patient_uuid = required_patient(query)
+    status_text, category_text = query.first("status"), query.first("category")
+    statuses = token_codes(status_text, system=REQUEST_STATUS, where="CarePlan?status") if status_text else []
+    if category_text:
+        categories = token_codes(category_text, system=US_CORE_CAREPLAN_CATEGORY, where="CarePlan?category")
+        if ASSESS_PLAN not in categories:
+            return _nothing(ctx, patient_uuid)
+    if status_text and not statuses:
+        return _nothing(ctx, patient_uuid)
+    page = care_plan_list(
+        session=ctx.session,
+        actor=ctx.actor,
+        patient_uuid=patient_uuid,
+        statuses=statuses,
+        offset=query.offset,
+        limit=query.count,
+    )
+    return _mapped(ctx, RESOURCE_KINDS["CarePlan"], page)
+
+
+def search_goals(ctx: Facade, query: SearchRequest) -> SearchResult:
+    patient_uuid = required_patient(query)
+    lifecycle_text, achievement_text = query.first("lifecycle-status"), query.first("achievement-status")
+    lifecycles = (
+        token_codes(lifecycle_text, system=GOAL_LIFECYCLE, where="Goal?lifecycle-status")
+        if lifecycle_text
+        else []
+    )
+    achievements = (
+        token_codes(achievement_text, system=GOAL_ACHIEVEMENT, where="Goal?achievement-status")
+        if achievement_text
+        else []
+    )
+    if (lifecycle_text and not lifecycles) or (achievement_text and not achievements):
+        return _nothing(ctx, patient_uuid)
+    page = goal_list(
+        session=ctx.session,
+        actor=ctx.actor,
+        patient_uuid=patient_uuid,
+        lifecycles=lifecycles,
+        achievements=achievements,
+        offset=query.offset,
+        limit=query.count,
+    )
+    return _mapped(ctx, RESOURCE_KINDS["Goal"], page)
+
+
 def search_questionnaires(ctx: Facade, query: SearchRequest) -> SearchResult:
     """The shipped instruments as Questionnaires, filtered by url, name and code (no patient data)."""
     found = questionnaire_search(url=query.first("url"), name=query.first("name"), code=query.first("code"))
@@ -408,6 +467,9 @@ SEARCHES: dict[str, Callable[[Facade, SearchRequest], SearchResult]] = {
     QUESTIONNAIRE_RESPONSE: lambda ctx, query: questionnaire_response_search(
         session=ctx.session, actor=ctx.actor, query=query
     ),
+    "CarePlan": search_care_plans,
+    "Goal": search_goals,
+    TASK: lambda ctx, query: task_search(session=ctx.session, actor=ctx.actor, query=query),
 }
 assert set(SEARCHES) == set(SEARCH_PARAMETERS), "every searchable type needs a search function"
 
@@ -439,7 +501,8 @@ def everything(patient_id: str, request: Request, ctx: FacadeDep) -> FHIRJSONRes
 
 def everything_page(ctx: Facade, patient_uuid: str, *, offset: int, count: int) -> SearchResult:
     """Resources ``offset`` to ``offset + count`` of: the Patient, then each kind of record in
-    ``RESOURCE_KINDS`` order, then the QuestionnaireResponses (newest first), then the CareTeam."""
+    ``RESOURCE_KINDS`` order (CarePlan and Goal last), then the Tasks (every source, newest first), then
+    the QuestionnaireResponses (newest first), then the CareTeam."""
     session, actor = ctx.session, ctx.actor
     patient = patient_read(session=session, actor=actor, patient_uuid=patient_uuid, what="FHIR $everything")
     out: list[FHIRDict] = []
@@ -459,6 +522,18 @@ def everything_page(ctx: Facade, patient_uuid: str, *, offset: int, count: int) 
         skip = max(skip - page.total, 0)
         room -= len(page.items)
         out.extend(_mapped(ctx, kind, page)[0])
+    tasks, task_total = task_page(
+        session=session,
+        actor=actor,
+        patient_uuid=patient_uuid,
+        criteria=TaskCriteria(),
+        offset=skip,
+        limit=room,
+    )
+    total += task_total
+    skip = max(skip - task_total, 0)
+    room -= len(tasks)
+    out.extend(tasks)
     responses = assessment_page(
         session=session, actor=actor, patient_uuid=patient_uuid, offset=skip, limit=room
     )

@@ -30,6 +30,7 @@ from carenav.fhir.mappers.care_team import care_team_resource
 from carenav.fhir.mappers.common import FHIRDict, instant
 from carenav.fhir.references import refs_for
 from carenav.fhir.resources import CARE_TEAM, QUESTIONNAIRE_RESPONSE_KIND, RESOURCE_KINDS, ResourceKind
+from carenav.fhir.tasks import TASK_SOURCES
 from carenav.patients.models import CareTeamMember, Encounter, Observation, Patient
 
 CHUNK = 500
@@ -79,6 +80,26 @@ class TableExporter:
             refs = refs_for(session, rows)
             for row in rows:
                 yield self.kind.to_fhir(row, refs)
+
+
+class TaskExporter:
+    """Every Task, source after source (``fhir/tasks.py``: care-plan interventions, then any other)."""
+
+    resource_type = "Task"
+
+    def stream(self, session: Session, actor: Actor) -> Iterator[FHIRDict]:
+        for source in TASK_SOURCES:
+            model = source.model
+            statement = (
+                select(model)
+                .join(Patient, Patient.id == model.patient_id)
+                .where(patient_scope(actor))
+                .order_by(model.id)
+            )
+            for rows in _chunks(session, statement):
+                refs = refs_for(session, rows)
+                for row in rows:
+                    yield source.to_fhir(row, refs)
 
 
 class CareTeamExporter:
@@ -131,6 +152,9 @@ EXPORTERS: list[Exporter] = [
     _table("MedicationRequest"),
     _table("AllergyIntolerance"),
     _table("Procedure"),
+    _table("CarePlan"),
+    _table("Goal"),
+    TaskExporter(),
     TableExporter(
         QUESTIONNAIRE_RESPONSE_KIND
     ),  # every assessment, drafts and withdrawn ones with their status

@@ -6,7 +6,8 @@ a kind of record adds one ``ResourceKind`` here (and, if it is searchable, its p
 
 QuestionnaireResponse (an assessment) is a kind of its own, outside ``RESOURCE_KINDS``: the facade reads,
 searches and lists it through the assessment queries (``fhir/questionnaire_responses.py``), not the
-patient record's; the export streams it like any table.
+patient record's; the export streams it like any table. Task is another: its rows come from more than one
+table (``fhir/tasks.py``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from carenav.assessments.models import Assessment
+from carenav.careplans.models import CarePlan, Goal
 from carenav.fhir.mappers.allergy_intolerance import allergy_intolerance_resource
+from carenav.fhir.mappers.care_plan import care_plan_resource
 from carenav.fhir.mappers.common import FHIRDict, Refs
 from carenav.fhir.mappers.condition import condition_resource
 from carenav.fhir.mappers.coverage import coverage_resource
 from carenav.fhir.mappers.encounter import encounter_resource
+from carenav.fhir.mappers.goal import goal_resource
 from carenav.fhir.mappers.medication_request import medication_request_resource
 from carenav.fhir.mappers.observation import observation_resource
 from carenav.fhir.mappers.organization import organization_resource
@@ -84,6 +88,8 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
         ResourceKind("MedicationRequest", Medication, medication_request_resource),
         ResourceKind("AllergyIntolerance", Allergy, allergy_intolerance_resource),
         ResourceKind("Procedure", Procedure, procedure_resource),
+        ResourceKind("CarePlan", CarePlan, care_plan_resource),
+        ResourceKind("Goal", Goal, goal_resource),
     )
 }
 

@@ -68,6 +68,46 @@ SEARCH_PARAMETERS: dict[str, tuple[SearchParameter, ...]] = {
             repeatable=True,
         ),
     ),
+    "CarePlan": (
+        SearchParameter("patient", "reference", "The patient (required): id or Patient/id."),
+        SearchParameter("status", "token", "draft, active, on-hold, completed, revoked."),
+        SearchParameter(
+            "category",
+            "token",
+            "Every plan is US Core's assess-plan "
+            "(http://hl7.org/fhir/us/core/CodeSystem/careplan-category|assess-plan); another category "
+            "matches none.",
+        ),
+    ),
+    "Goal": (
+        SearchParameter("patient", "reference", "The patient (required): id or Patient/id."),
+        SearchParameter(
+            "lifecycle-status",
+            "token",
+            "proposed, planned, accepted, active, on-hold, completed, cancelled, entered-in-error, rejected.",
+        ),
+        SearchParameter(
+            "achievement-status",
+            "token",
+            "in-progress, improving, worsening, no-change, achieved, sustaining, not-achieved, no-progress, "
+            "not-attainable (http://terminology.hl7.org/CodeSystem/goal-achievement).",
+        ),
+    ),
+    "Task": (
+        SearchParameter("patient", "reference", "The patient (required): id or Patient/id."),
+        SearchParameter(
+            "status",
+            "token",
+            "draft, requested, received, accepted, rejected, ready, cancelled, in-progress, on-hold, "
+            "failed, completed, entered-in-error.",
+        ),
+        SearchParameter(
+            "code",
+            "token",
+            "A care-plan step's kind, https://carenav.org/fhir/CodeSystem/intervention-kind: education, "
+            "medication-management, monitoring, referral, coordination, self-management, social-service.",
+        ),
+    ),
 }
 
 COUNT = "_count"

@@ -6,12 +6,12 @@ Shared by the web UI and the FHIR facade. Each function checks that the actor ma
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -303,3 +303,64 @@ def record_read(*, session: Session, actor: Actor, model: type[R], record_uuid: 
         entity_id=row.uuid,
     )
     return row, patient
+
+
+@dataclass(frozen=True)
+class RowSource:
+    """One of several tables whose rows a merged page lists as one kind (FHIR Tasks: care-plan
+    interventions, and later the tasks of transitions of care). ``keys(patient_id)``: a SELECT of the
+    patient's matching rows as two columns labelled ``at`` (the instant the list is ordered by, newest
+    first) and ``id``; ``load(session, ids)``: those rows, in any order; ``entity``: what the audit calls
+    them."""
+
+    entity: str
+    keys: Callable[[int], Select[datetime, int]]
+    load: Callable[[Session, Sequence[int]], Sequence[Any]]
+
+
+def merged_page(
+    *,
+    session: Session,
+    actor: Actor,
+    patient_uuid: str,
+    sources: Sequence[RowSource],
+    offset: int = 0,
+    limit: int | None = None,
+    detail: str = "all",
+) -> RecordPage[tuple[int, Any]]:
+    """A page of a patient's rows from several tables as one list, newest first (ties: the order of
+    ``sources``, then newest key), paged and counted in SQL over the union of the sources' keys. Items
+    are ``(index of the source, row)``. Audited once per source that gave rows."""
+    patient = patient_visible(session=session, actor=actor, patient_uuid=patient_uuid)
+    parts = []
+    for number, source in enumerate(sources):
+        keys = source.keys(patient.id).subquery()
+        parts.append(select(literal(number, Integer).label("source"), keys.c.at, keys.c.id))
+    merged = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+    total = session.scalar(select(func.count()).select_from(merged)) or 0
+    if total <= offset or limit == 0:
+        return RecordPage(items=[], total=total, offset=offset, limit=limit)
+    statement = (
+        select(merged.c.source, merged.c.id)
+        .order_by(merged.c.at.desc(), merged.c.source, merged.c.id.desc())
+        .offset(offset)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    chosen = [(number, key) for number, key in session.execute(statement)]
+    rows: dict[tuple[int, int], Any] = {}
+    for number, source in enumerate(sources):
+        wanted = [key for n, key in chosen if n == number]
+        if not wanted:
+            continue
+        rows.update(((number, row.id), row) for row in source.load(session, wanted))
+        audit_record(
+            session=session,
+            actor=actor,
+            action="read",
+            patient_uuid=patient.uuid,
+            entity_type=source.entity,
+            detail=f"list ({len(wanted)} of {total}): {detail}",
+        )
+    items = [(number, rows[(number, key)]) for number, key in chosen]
+    return RecordPage(items=items, total=total, offset=offset, limit=limit)

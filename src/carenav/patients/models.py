@@ -324,7 +324,8 @@ class Procedure(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
 
 class CareTeamMember(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
     """One person on a patient's care team. A care manager member with a ``user_id`` puts the patient
-    on that user's caseload."""
+    on that user's caseload. ``is_patient``: the patient themself takes part in their care team (FHIR
+    CareTeam.participant.member is the Patient)."""
 
     __tablename__ = "care_team_members"
 
@@ -341,6 +342,7 @@ class CareTeamMember(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_patient: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 __all__ = [

@@ -1,9 +1,22 @@
 """Writes of the patient record from a source (an import, a feed, a test builder).
 
 The unit of input is a ``SourceRecord``: one row of one record table, named by its source id, with
-its child rows (a patient's names, an encounter's diagnoses, an observation's components) and
-references to other records by source id (``Ref``). Records are grouped in ``RecordUnit``s: all of
-a unit goes in or none of it does.
+its child rows (a patient's names, an encounter's diagnoses, an observation's components, a care plan's
+problems) and references to other records by source id (``Ref``). Records are grouped in
+``RecordUnit``s: all of a unit goes in or none of it does.
+
+Care plans need three links the other records do not, because FHIR points the other way or at a row
+found by what it holds rather than by a source id:
+
+- a ``Claim``: the record sets a column of another record to its own key (a CarePlan lists its Goals and
+  Tasks; ``plan_id`` is on the goal and the intervention). Applied after every record of the batch is
+  written, for unchanged records too, and only to records of the same patient.
+- a ``Lookup`` (a value of a foreign-key column): the first row of another table found by what it holds,
+  among the rows sharing a column with this one (the care-team member of the patient who is this
+  Practitioner; the problem of the goal's plan that is this Condition; the plan a Task names, if it is
+  the same patient's). Made after the claims.
+- columns ``KEPT_WHEN_ABSENT``: a goal or intervention re-imported without naming its plan keeps the plan
+  a CarePlan gave it.
 
 ``patient_record_upsert`` writes many units with one bulk statement per table (upsert on
 org, source system and source id, returning the ids), inside one savepoint. Should the database
@@ -45,6 +58,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -55,8 +69,9 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from carenav.access import Actor
 from carenav.accounts.models import Organization
 from carenav.audit.services import audit_record
+from carenav.careplans.models import CarePlan, Goal, GoalNote, Intervention, PlanProblem, goal_interventions
 from carenav.clock import now
-from carenav.db.types import Base, JSONDocument, UTCDateTime, UUIDString
+from carenav.db.types import Base, JSONDocument, UTCDateTime, UUIDString, new_uuid
 from carenav.errors import NotFound
 from carenav.patients import models
 from carenav.patients.identity import record_uuid
@@ -77,6 +92,9 @@ class RecordKind(StrEnum):
     ALLERGY = "AllergyIntolerance"
     PROCEDURE = "Procedure"
     CARE_TEAM_MEMBER = "CareTeam"
+    CARE_PLAN = "CarePlan"
+    GOAL = "Goal"
+    INTERVENTION = "Task"
 
 
 def _table(model: type[Base]) -> Table:
@@ -99,22 +117,60 @@ KIND_MODELS: dict[RecordKind, type[Base]] = {
     RecordKind.ALLERGY: models.Allergy,
     RecordKind.PROCEDURE: models.Procedure,
     RecordKind.CARE_TEAM_MEMBER: models.CareTeamMember,
+    RecordKind.CARE_PLAN: CarePlan,
+    RecordKind.GOAL: Goal,
+    RecordKind.INTERVENTION: Intervention,
 }
 PATIENT_OWNED = frozenset(
     set(RecordKind) - {RecordKind.FACILITY, RecordKind.PRACTITIONER, RecordKind.PATIENT}
 )
 
-# kind -> child name -> (child model, column naming the parent)
-CHILDREN: dict[RecordKind, dict[str, tuple[type[Base], str]]] = {
+
+@dataclass(frozen=True, slots=True)
+class ChildTable:
+    """Rows of ``table`` that belong to one record through ``parent``. When the record changes its child
+    rows are replaced, or, if ``kept``, matched on what they hold: rows still given stay (so rows that
+    point at them keep their links), the others are deleted and the new ones inserted. A row whose
+    required reference does not resolve is left out; a table keyed by its columns gets each row once."""
+
+    table: Table
+    parent: str
+    kept: bool = False
+
+
+def _child(model: type[Base], parent: str, *, kept: bool = False) -> ChildTable:
+    return ChildTable(_table(model), parent, kept)
+
+
+# kind -> child name -> child table
+CHILDREN: dict[RecordKind, dict[str, ChildTable]] = {
     RecordKind.PATIENT: {
-        "names": (models.PatientName, "patient_id"),
-        "identifiers": (models.PatientIdentifier, "patient_id"),
-        "addresses": (models.PatientAddress, "patient_id"),
-        "telecoms": (models.PatientTelecom, "patient_id"),
+        "names": _child(models.PatientName, "patient_id"),
+        "identifiers": _child(models.PatientIdentifier, "patient_id"),
+        "addresses": _child(models.PatientAddress, "patient_id"),
+        "telecoms": _child(models.PatientTelecom, "patient_id"),
     },
-    RecordKind.ENCOUNTER: {"diagnoses": (models.EncounterDiagnosis, "encounter_id")},
-    RecordKind.OBSERVATION: {"components": (models.ObservationComponent, "observation_id")},
+    RecordKind.ENCOUNTER: {"diagnoses": _child(models.EncounterDiagnosis, "encounter_id")},
+    RecordKind.OBSERVATION: {"components": _child(models.ObservationComponent, "observation_id")},
+    RecordKind.CARE_PLAN: {"problems": _child(PlanProblem, "plan_id", kept=True)},  # goals point at them
+    RecordKind.GOAL: {"notes": _child(GoalNote, "goal_id")},
+    RecordKind.INTERVENTION: {"goals": ChildTable(goal_interventions, "intervention_id")},
 }
+_CHILD_CLASSES: tuple[type[Base], ...] = (
+    models.PatientName,
+    models.PatientIdentifier,
+    models.PatientAddress,
+    models.PatientTelecom,
+    models.EncounterDiagnosis,
+    models.ObservationComponent,
+    PlanProblem,
+    GoalNote,
+)
+KEPT_WHEN_ABSENT: dict[str, frozenset[str]] = {
+    _table(Goal).name: frozenset({"plan_id"}),
+    _table(Intervention).name: frozenset({"plan_id"}),
+}
+"""Per table, the columns an upsert leaves as stored when the source gives none (a CarePlan's claim)."""
 
 _MANAGED = frozenset(
     {"id", "uuid", "org_id", "source_system", "source_id", "source_digest", "created_at", "updated_at"}
@@ -124,7 +180,9 @@ _ID_CHUNK = 900
 
 
 def _child_managed(parent_column: str) -> frozenset[str]:
-    return frozenset({"id", "org_id", "rank", parent_column})
+    """The columns of a child row the writer sets: the parent, and whichever of org_id, rank, uuid
+    (a new one) and the timestamps the child table has."""
+    return frozenset({"id", "org_id", "rank", "uuid", "created_at", "updated_at", parent_column})
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,21 +193,60 @@ class Ref:
     source_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Set ``column`` of the record ``ref`` (of the same patient) to the key of the claiming record."""
+
+    ref: Ref
+    column: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A foreign key found once the row is written: the first row (lowest key) of ``table`` whose
+    ``scope`` column equals this row's ``scope`` column and whose ``column`` holds the key of ``ref``.
+    When there is none the column keeps what it holds (NULL, or a plan kept as ``KEPT_WHEN_ABSENT``)."""
+
+    table: str
+    scope: str
+    column: str
+    ref: Ref
+
+
+def member_of_patient(ref: Ref) -> Lookup:
+    """The patient's care-team member who is the Practitioner or RelatedPerson ``ref``."""
+    column = "practitioner_id" if ref.kind is RecordKind.PRACTITIONER else "related_person_id"
+    return Lookup(_table(models.CareTeamMember).name, "patient_id", column, ref)
+
+
+def problem_of_plan(condition: Ref) -> Lookup:
+    """The problem of the goal's care plan that is the Condition ``condition``."""
+    return Lookup(_table(PlanProblem).name, "plan_id", "condition_id", condition)
+
+
+def plan_of_patient(plan: Ref) -> Lookup:
+    """The care plan ``plan``, if it is the same patient's (a Task names its plan itself)."""
+    return Lookup(_table(CarePlan).name, "patient_id", "id", plan)
+
+
 @dataclass(slots=True)
 class SourceRecord:
-    """One row to write. ``values`` holds columns of the kind's table (a ``Ref`` for a foreign key);
-    ``patient`` the source id of the owning patient; ``children`` rows of the kind's child tables."""
+    """One row to write. ``values`` holds columns of the kind's table (a ``Ref`` or ``Lookup`` for a
+    foreign key); ``patient`` the source id of the owning patient; ``children`` rows of the kind's child
+    tables; ``claims`` the other records this one sets a column of."""
 
     kind: RecordKind
     source_id: str
     values: dict[str, Any]
     patient: str | None = None
     children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    claims: list[Claim] = field(default_factory=list)
 
     def digest(self) -> str:
-        payload = orjson.dumps(
-            [self.values, self.patient, self.children], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-        )
+        parts: list[Any] = [self.values, self.patient, self.children]
+        if self.claims:  # only then, so the digests of records that never claim stay as they were
+            parts.append(self.claims)
+        payload = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
         return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
 
@@ -250,10 +347,7 @@ def _audit(
 
 def _expire_written(session: Session) -> None:
     """Rows were written with Core statements: make loaded ORM objects of those tables reload."""
-    record_classes = (
-        *KIND_MODELS.values(),
-        *(child for spec in CHILDREN.values() for child, _ in spec.values()),
-    )
+    record_classes = (*KIND_MODELS.values(), *_CHILD_CLASSES)
     for obj in list(session.identity_map.values()):
         if isinstance(obj, record_classes):
             session.expire(obj)
@@ -301,15 +395,18 @@ class _Writer:
                 by_kind[record.kind][record.source_id] = record
         pending_children: list[tuple[RecordKind, int, SourceRecord]] = []
         changed_parents: dict[RecordKind, list[int]] = defaultdict(list)
+        lookups: list[tuple[RecordKind, int, str, Lookup]] = []
         for kind in KIND_MODELS:
             records = by_kind[kind]
             if records:
-                self._write_kind(kind, records, ids, statuses, pending_children, changed_parents)
+                self._write_kind(kind, records, ids, statuses, pending_children, changed_parents, lookups)
         for earlier_key, later in duplicates.items():
             while id(later) in duplicates:
                 later = duplicates[id(later)]
             statuses[earlier_key] = statuses[id(later)]
         self._write_children(pending_children, changed_parents, ids)
+        self._apply_claims(by_kind, ids)
+        self._apply_lookups(lookups, ids)
         return [UnitOutcome(unit, [statuses[id(record)] for record in unit.records]) for unit in units]
 
     def _lookup_ids(self, kind: RecordKind, source_ids: Iterable[str]) -> dict[str, int]:
@@ -318,9 +415,10 @@ class _Writer:
     def _lookup(self, kind: RecordKind, source_ids: Iterable[str]) -> dict[str, tuple[int, str | None]]:
         return self.sql.lookup(_table(KIND_MODELS[kind]), self.org_id, self.source_system, source_ids)
 
-    def _resolve(self, refs: Iterable[Ref], ids: dict[RecordKind, dict[str, int]]) -> None:
+    def _resolve(self, refs: Iterable[Ref | Lookup], ids: dict[RecordKind, dict[str, int]]) -> None:
         missing: dict[RecordKind, set[str]] = defaultdict(set)
-        for ref in refs:
+        for given in refs:
+            ref = given.ref if isinstance(given, Lookup) else given
             if ref.source_id not in ids[ref.kind]:
                 missing[ref.kind].add(ref.source_id)
         for kind, source_ids in missing.items():
@@ -334,6 +432,7 @@ class _Writer:
         statuses: dict[int, str],
         pending_children: list[tuple[RecordKind, int, SourceRecord]],
         changed_parents: dict[RecordKind, list[int]],
+        lookups: list[tuple[RecordKind, int, str, Lookup]],
     ) -> None:
         table = _table(KIND_MODELS[kind])
         existing = self._lookup(kind, records)
@@ -380,12 +479,18 @@ class _Writer:
         )
         uuid_at, created_at, updated_at = at["uuid"], at["created_at"], at["updated_at"]
         rows: list[list[Any]] = []
+        found_later: list[tuple[str, str, Lookup]] = []
         for record, digest in to_write:
             get = record.values.get
             row = [get(name, default) for name, default in getters]
             for position in ref_positions:
                 ref = row[position]
-                if ref is not None:
+                if ref is None:
+                    continue
+                if ref.__class__ is Lookup:
+                    found_later.append((record.source_id, plan.columns[position], ref))
+                    row[position] = None
+                else:
                     row[position] = ids[ref.kind].get(ref.source_id)
             for position, convert, absent in converts:
                 value = row[position]
@@ -408,6 +513,9 @@ class _Writer:
             rows.append(row)
         for source_id, key in self.sql.upsert(plan, rows):
             ids[kind][source_id] = key
+        lookups.extend(
+            (kind, ids[kind][source_id], column, found) for source_id, column, found in found_later
+        )
         if kind in CHILDREN:
             for record, _ in to_write:
                 pending_children.append((kind, ids[kind][record.source_id], record))
@@ -418,18 +526,23 @@ class _Writer:
         changed_parents: dict[RecordKind, list[int]],
         ids: dict[RecordKind, dict[str, int]],
     ) -> None:
-        for kind, parent_ids in changed_parents.items():
-            for model, parent_column in CHILDREN.get(kind, {}).values():
-                table = _table(model)
-                for start in range(0, len(parent_ids), _ID_CHUNK):
-                    self.session.execute(
-                        delete(table).where(table.c[parent_column].in_(parent_ids[start : start + _ID_CHUNK]))
-                    )
         plans = {
-            (kind, name): self.sql.plan(_table(model), _child_managed(parent_column))
+            (kind, name): self.sql.plan(child.table, _child_managed(child.parent))
             for kind, spec in CHILDREN.items()
-            for name, (model, parent_column) in spec.items()
+            for name, child in spec.items()
         }
+        kept: dict[tuple[RecordKind, str], dict[int, list[tuple[int, tuple[Any, ...]]]]] = {}
+        for kind, parent_ids in changed_parents.items():
+            for name, child in CHILDREN.get(kind, {}).items():
+                table = child.table
+                for start in range(0, len(parent_ids), _ID_CHUNK):
+                    chunk = parent_ids[start : start + _ID_CHUNK]
+                    if child.kept:
+                        kept.setdefault((kind, name), {}).update(
+                            self._stored_children(plans[(kind, name)], child, chunk)
+                        )
+                    else:
+                        self.session.execute(delete(table).where(table.c[child.parent].in_(chunk)))
         self._resolve(
             (
                 value
@@ -442,34 +555,138 @@ class _Writer:
             ids,
         )
         batches: dict[tuple[RecordKind, str], list[list[Any]]] = defaultdict(list)
+        gone: dict[tuple[RecordKind, str], list[int]] = defaultdict(list)
+        moment = now()
         for kind, parent_id, record in pending:
             spec = CHILDREN[kind]
             for name, children in record.children.items():
-                parent_column = spec[name][1]
+                child = spec[name]
                 plan = plans[(kind, name)]
-                parent_at = plan.managed_at[parent_column]
+                parent_at = plan.managed_at[child.parent]
                 org_at = plan.managed_at.get("org_id")
-                rank_at = plan.managed_at["rank"]
+                rank_at = plan.managed_at.get("rank")
+                uuid_at = plan.managed_at.get("uuid")
+                stamp_at = [plan.managed_at[n] for n in ("created_at", "updated_at") if n in plan.managed_at]
+                stamp = plan.convert_stamp(moment) if stamp_at else None
                 getters, converts, ref_positions = plan.getters, plan.converts, plan.ref_positions
+                stored = kept.get((kind, name), {}).pop(parent_id, []) if child.kept else []
                 rows = batches[(kind, name)]
-                for rank, child in enumerate(children):
-                    get = child.get
+                seen: set[tuple[Any, ...]] = set()
+                for rank, values in enumerate(children):
+                    get = values.get
                     row = [get(column, default) for column, default in getters]
                     for position in ref_positions:
                         ref = row[position]
                         if ref is not None:
                             row[position] = ids[ref.kind].get(ref.source_id)
+                    if any(row[position] is None for position in plan.required_refs):
+                        continue  # what it links to was not imported
+                    if plan.keyed:
+                        key = tuple(row[position] for position in plan.content)
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                    if stored:
+                        content = tuple(row[position] for position in plan.content)
+                        match = next((n for n, (_, held) in enumerate(stored) if held == content), None)
+                        if match is not None:
+                            stored.pop(match)
+                            continue
                     for position, convert, absent in converts:
                         value = row[position]
                         row[position] = absent if value is None else convert(value)
                     row[parent_at] = parent_id
-                    row[rank_at] = child.get("rank", rank)
+                    if rank_at is not None:
+                        row[rank_at] = values.get("rank", rank)
                     if org_at is not None:
                         row[org_at] = self.org_id
+                    if uuid_at is not None:
+                        row[uuid_at] = new_uuid()
+                    for position in stamp_at:
+                        row[position] = stamp
                     rows.append(row)
+                gone[(kind, name)].extend(key for key, _ in stored)
+        for (kind, name), leftovers in kept.items():  # changed parents that now give no rows of this kind
+            gone[(kind, name)].extend(key for rows in leftovers.values() for key, _ in rows)
+        for (kind, name), keys in gone.items():
+            table = CHILDREN[kind][name].table
+            for start in range(0, len(keys), _ID_CHUNK):
+                self.session.execute(delete(table).where(table.c.id.in_(keys[start : start + _ID_CHUNK])))
         for (kind, name), rows in batches.items():
-            model, parent_column = CHILDREN[kind][name]
-            self.sql.insert(self.sql.plan(_table(model), _child_managed(parent_column)), rows)
+            child = CHILDREN[kind][name]
+            self.sql.insert(self.sql.plan(child.table, _child_managed(child.parent)), rows)
+
+    def _stored_children(
+        self, plan: _TablePlan, child: ChildTable, parent_ids: list[int]
+    ) -> dict[int, list[tuple[int, tuple[Any, ...]]]]:
+        """The stored rows of a ``kept`` child table by parent: (key, what the row holds)."""
+        table = child.table
+        names = [plan.columns[position] for position in plan.content]
+        statement = select(table.c.id, table.c[child.parent], *(table.c[name] for name in names)).where(
+            table.c[child.parent].in_(parent_ids)
+        )
+        found: dict[int, list[tuple[int, tuple[Any, ...]]]] = defaultdict(list)
+        for key, parent, *held in self.session.execute(statement.order_by(table.c.id)):
+            found[parent].append((key, tuple(held)))
+        return found
+
+    def _apply_claims(
+        self, by_kind: dict[RecordKind, dict[str, SourceRecord]], ids: dict[RecordKind, dict[str, int]]
+    ) -> None:
+        """Each claim sets its column on the claimed record, if that record exists and is the same
+        patient's; claims of unchanged records are made again (the claimed record may be new)."""
+        claiming = [
+            (kind, record)
+            for kind, records in by_kind.items()
+            for record in records.values()
+            if record.claims and record.source_id in ids[kind]
+        ]
+        if not claiming:
+            return
+        self._resolve((claim.ref for _, record in claiming for claim in record.claims), ids)
+        patient_ids = ids[RecordKind.PATIENT]
+        updates: dict[tuple[RecordKind, str], list[dict[str, Any]]] = defaultdict(list)
+        for kind, record in claiming:
+            key = ids[kind][record.source_id]
+            for claim in record.claims:
+                target = ids[claim.ref.kind].get(claim.ref.source_id)
+                if target is not None:
+                    updates[(claim.ref.kind, claim.column)].append(
+                        {"claimed": target, "claimer": key, "owner": patient_ids[record.patient]}  # type: ignore[index]
+                    )
+        for (kind, column), parameters in updates.items():
+            table = _table(KIND_MODELS[kind])
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("claimed"), table.c.patient_id == bindparam("owner"))
+                .values({column: bindparam("claimer")})
+            )
+            self.sql.connection.execute(statement, parameters)
+
+    def _apply_lookups(
+        self, lookups: list[tuple[RecordKind, int, str, Lookup]], ids: dict[RecordKind, dict[str, int]]
+    ) -> None:
+        """Set each looked-up foreign key from the row it finds (after the children and claims), in the
+        order of the row's columns (a goal's plan before its problem, which is found in that plan)."""
+        if not lookups:
+            return
+        self._resolve((found.ref for *_, found in lookups), ids)
+        for kind, key, column, found in lookups:
+            wanted = ids[found.ref.kind].get(found.ref.source_id)
+            if wanted is None:
+                continue
+            table = _table(KIND_MODELS[kind])
+            target = Base.metadata.tables[found.table]
+            match = (
+                select(target.c.id)
+                .where(target.c[found.scope] == table.c[found.scope], target.c[found.column] == wanted)
+                .order_by(target.c.id)
+                .limit(1)
+                .scalar_subquery()
+            )
+            self.session.execute(
+                update(table).where(table.c.id == key).values({column: func.coalesce(match, table.c[column])})
+            )
 
 
 # --- Statements, sent as driver SQL ---------------------------------------------------------------
@@ -532,6 +749,10 @@ class _TablePlan:
     ref_names: tuple[str, ...]
     managed_at: dict[str, int]
     convert_stamp: Convert
+    # positions of the caller's columns (what a row holds), and of its foreign keys that cannot be NULL
+    content: tuple[int, ...]
+    required_refs: tuple[int, ...]
+    keyed: bool  # no ``id``: the table is keyed by its columns (a link table)
 
     @property
     def width(self) -> int:
@@ -590,6 +811,9 @@ class RecordSql:
             ref_names=tuple(name for _, name in refs),
             managed_at={c.name: position for position, c in enumerate(columns) if c.name in managed},
             convert_stamp=convert_stamp or (lambda value: value),
+            content=tuple(position for position, c in enumerate(columns) if c.name not in managed),
+            required_refs=tuple(position for position, name in refs if not table.c[name].nullable),
+            keyed="id" not in table.c,
         )
 
     def _compile(self, statement: Any) -> Any:
@@ -598,10 +822,13 @@ class RecordSql:
     def _upsert_of(self, table: Table, source: Any) -> Any:
         insert_of = postgresql.insert if self.dialect.name == "postgresql" else sqlite.insert
         base = source(insert_of(table))
+        kept = KEPT_WHEN_ABSENT.get(table.name, frozenset())
         return base.on_conflict_do_update(
             index_elements=[table.c.org_id, table.c.source_system, table.c.source_id],
             set_={
-                name: base.excluded[name]
+                name: func.coalesce(base.excluded[name], table.c[name])
+                if name in kept
+                else base.excluded[name]
                 for name in (c.name for c in table.columns if c.name != "id")
                 if name not in ("uuid", "created_at", "org_id")
             },

@@ -1,6 +1,8 @@
 """CareTeam: one team per patient, one participant per care-team member.
 
-The team has no row of its own: its id is the patient's id (one care team per patient).
+The team has no row of its own: its id is the patient's id (one care team per patient). A member is a
+reference to the Practitioner or RelatedPerson they are, or to the Patient (``is_patient``), else their
+name.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ ROLE_DISPLAY = {
     "caregiver": "Caregiver",
     "social_worker": "Social worker",
     "pharmacist": "Pharmacist",
+    "home_health": "Home health",
+    "community_organization": "Community organization",
     "other": "Other",
 }
 
@@ -38,6 +42,8 @@ def _member(row: CareTeamMember, refs: Refs) -> FHIRDict:
         member = reference("Practitioner", refs.practitioners[row.practitioner_id], row.name)
     elif row.related_person_id and row.related_person_id in refs.related_persons:
         member = reference("RelatedPerson", refs.related_persons[row.related_person_id], row.name)
+    elif row.is_patient and row.patient_id in refs.patients:
+        member = reference("Patient", refs.patients[row.patient_id], row.name)
     else:
         member = {"display": row.name}
     out: FHIRDict = {

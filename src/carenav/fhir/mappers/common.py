@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -34,6 +34,15 @@ US_CORE_GENDER_IDENTITY = "http://hl7.org/fhir/us/core/StructureDefinition/us-co
 
 
 @dataclass(frozen=True)
+class ProblemRef:
+    """A care plan's problem as a goal's ``addresses`` shows it: its words, and its Condition's id if it
+    is one of the record's conditions."""
+
+    text: str
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
 class Refs:
     """The public ids (UUIDs) of the rows a batch of records points at, by internal key.
 
@@ -49,6 +58,12 @@ class Refs:
     related_persons: Mapping[int, str] = field(default_factory=dict)
     users: Mapping[int, str] = field(default_factory=dict)
     """Display names of carenav users (who started an assessment), by user key."""
+    plans: Mapping[int, str] = field(default_factory=dict)
+    problems: Mapping[int, ProblemRef] = field(default_factory=dict)
+    members: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+    """Care-team members who are a Practitioner, RelatedPerson or the Patient: (resource type, id)."""
+    care_teams: Collection[int] = frozenset()
+    """Keys of the patients who have a care team (``CareTeam/<patient id>`` exists)."""
 
 
 def instant(value: datetime | None) -> str | None:

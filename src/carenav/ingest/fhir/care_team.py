@@ -1,11 +1,22 @@
-"""CareTeam: one care_team_members row per participant, with source id ``<care team id>/participant/<n>``."""
+"""CareTeam: one care_team_members row per participant, with source id ``<care team id>/participant/<n>``.
+
+A participant that is a Practitioner or RelatedPerson of the record is linked to it; one that is the patient
+themself is marked ``is_patient``; any other (an Organization, a contained Practitioner) keeps its name."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from carenav.ingest.fhir.datatypes import as_list, as_object, clip, codings, concept_text, parse_date
-from carenav.ingest.fhir.references import ReferenceIndex
+from carenav.ingest.fhir.datatypes import (
+    as_list,
+    as_object,
+    clip,
+    codings,
+    concept_text,
+    parse_date,
+    person_name,
+)
+from carenav.ingest.fhir.references import ReferenceIndex, contained
 from carenav.ingest.fhir.vocabulary import care_team_role
 from carenav.patients.services import RecordKind, Ref, SourceRecord
 
@@ -30,7 +41,7 @@ def map_care_team(resource: dict[str, Any], refs: ReferenceIndex, source_id: str
             words.append(concept_text(concept, f"{element}.role[{index}]"))
         name = member.get("display") if isinstance(member, dict) else None
         if name is None:
-            name = _name_from(refs.resource(target))
+            name = person_name(refs.resource(target) or contained(resource, member))
         on_behalf = participant.get("onBehalfOf")
         period = as_object(participant.get("period") or {}, f"{element}.period")
         member_kind = _MEMBER_KINDS.get(target[0]) if target else None
@@ -48,6 +59,7 @@ def map_care_team(resource: dict[str, Any], refs: ReferenceIndex, source_id: str
             "period_start": parse_date(period.get("start"), f"{element}.period.start"),
             "period_end": parse_date(period.get("end"), f"{element}.period.end"),
             "active": active,
+            "is_patient": target == ("Patient", patient),
         }
         records.append(
             SourceRecord(
@@ -55,18 +67,3 @@ def map_care_team(resource: dict[str, Any], refs: ReferenceIndex, source_id: str
             )
         )
     return records
-
-
-def _name_from(resource: dict[str, Any] | None) -> str | None:
-    if resource is None:
-        return None
-    names = resource.get("name")
-    if isinstance(names, str):
-        return names
-    if isinstance(names, list) and names and isinstance(names[0], dict):
-        name = names[0]
-        if isinstance(name.get("text"), str):
-            return str(name["text"])
-        given = " ".join(g for g in name.get("given") or () if isinstance(g, str))
-        return " ".join(part for part in (given, name.get("family")) if part) or None
-    return None

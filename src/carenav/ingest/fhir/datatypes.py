@@ -202,6 +202,24 @@ def human_name(name: dict[str, Any]) -> tuple[str | None, str | None, str | None
     return (family if isinstance(family, str) else None), given, prefix, suffix
 
 
+def person_name(resource: dict[str, Any] | None) -> str | None:
+    """How a person or organization resource is called: its name's text, else given and family names
+    (an Organization's ``name`` as it is)."""
+    if resource is None:
+        return None
+    names = resource.get("name")
+    if isinstance(names, str):
+        return names
+    if isinstance(names, list) and names and isinstance(names[0], dict):
+        name = names[0]
+        if isinstance(name.get("text"), str):
+            return str(name["text"])
+        given = " ".join(g for g in name.get("given") or () if isinstance(g, str))
+        family = name.get("family")
+        return " ".join(part for part in (given, family if isinstance(family, str) else None) if part) or None
+    return None
+
+
 def address_text(address: dict[str, Any]) -> str | None:
     parts = [line for line in address.get("line") or () if isinstance(line, str)]
     city_line = " ".join(

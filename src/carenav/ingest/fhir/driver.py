@@ -55,6 +55,7 @@ DEFAULT_SOURCE = "fhir"
 BUNDLE_TYPES = frozenset({"collection", "transaction", "batch", "searchset"})
 BATCH_RECORDS = 20_000
 MAX_ID_LENGTH = 200
+NOTHING_TO_STORE = "nothing to store (a CareTeam without participants)"
 HL7V2_NOT_FHIR = "an HL7 v2 file, not FHIR: give it to the HL7 v2 intake (carenav import sorts them itself)"
 
 
@@ -167,7 +168,7 @@ def _import(
         summary.files += 1
         try:
             if source.kind == BUNDLE:
-                _import_json(source, limits, batch)
+                _import_json(source, limits, batch, run.plans)
             elif source.kind == HL7V2:
                 raise SourceProblem(HL7V2_NOT_FHIR)
             else:
@@ -192,7 +193,9 @@ def _entry_id(resource: dict[str, Any], full_url: Any) -> str | None:
     return None
 
 
-def _import_json(source: SourceFile, limits: ImportLimits, batch: _Batch) -> None:
+def _import_json(
+    source: SourceFile, limits: ImportLimits, batch: _Batch, plans: dict[tuple[str, str], str]
+) -> None:
     document = read_json_file(source, limits.max_file_bytes)
     summary = batch.summary
     kind = document.get("resourceType")
@@ -213,7 +216,7 @@ def _import_json(source: SourceFile, limits: ImportLimits, batch: _Batch) -> Non
     else:
         entries = [(None, {"resource": document})]
 
-    index = ReferenceIndex()
+    index = ReferenceIndex(plans=plans)
     checked: list[tuple[int | None, str, str, dict[str, Any]]] = []
     for number, entry in entries:
         at = ImportProblem(source.label, "", entry=number)
@@ -266,7 +269,7 @@ def _import_json(source: SourceFile, limits: ImportLimits, batch: _Batch) -> Non
                 failed_patients.add(rid)
             continue
         if not records:
-            summary.skip(rtype, "nothing to store (a CareTeam without participants)")
+            summary.skip(rtype, NOTHING_TO_STORE)
             continue
         item = _Tracked(rtype, at, records)
         if rtype == "Patient":
@@ -332,11 +335,12 @@ def _add_coverage_spans(
 class _NdjsonRun:
     failed_patients: set[str] = field(default_factory=set)
     spans: list[CoverageSpan] = field(default_factory=list)
+    plans: dict[tuple[str, str], str] = field(default_factory=dict)  # see ReferenceIndex.plans
 
 
 def _import_ndjson(source: SourceFile, limits: ImportLimits, batch: _Batch, run: _NdjsonRun) -> None:
     summary = batch.summary
-    index = ReferenceIndex()
+    index = ReferenceIndex(plans=run.plans)
     declared = source.declared_type
     for number, line in ndjson_lines(source, limits.max_line_bytes):
         at = ImportProblem(source.label, "", line=number)
@@ -388,7 +392,7 @@ def _import_ndjson(source: SourceFile, limits: ImportLimits, batch: _Batch, run:
                 run.failed_patients.add(rid)
             continue
         if not records:
-            summary.skip(rtype, "nothing to store (a CareTeam without participants)")
+            summary.skip(rtype, NOTHING_TO_STORE)
             continue
         patient = records[0].patient
         if patient is not None and patient in run.failed_patients:

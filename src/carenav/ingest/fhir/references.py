@@ -11,10 +11,15 @@ from carenav.ingest.fhir.datatypes import ResourceProblem, as_object
 @dataclass(slots=True)
 class ReferenceIndex:
     """What the references of one source point at: a bundle's entries by fullUrl, or nothing (NDJSON,
-    where ``Type/id`` references are taken at their word)."""
+    where ``Type/id`` references are taken at their word).
+
+    ``plans``: the care plan (by source id) each Goal and Task belongs to, as the CarePlans read so far in
+    the run listed them (``(type, id) -> plan id``); shared by every file of a run, so a Goal read after
+    its CarePlan, in the same file or a later one, knows its plan."""
 
     by_url: dict[str, tuple[str, str]] = field(default_factory=dict)
     resources: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    plans: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(
         self, full_url: str | None, resource_type: str, resource_id: str, resource: dict[str, Any]

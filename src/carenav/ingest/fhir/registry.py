@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from carenav.ingest.fhir.care_plans import map_care_plan
 from carenav.ingest.fhir.care_team import map_care_team
 from carenav.ingest.fhir.clinical import (
     map_allergy,
@@ -15,8 +16,10 @@ from carenav.ingest.fhir.clinical import (
     map_procedure,
 )
 from carenav.ingest.fhir.coverage import map_coverage
+from carenav.ingest.fhir.goals import map_goal
 from carenav.ingest.fhir.people import map_organization, map_patient, map_practitioner, map_related_person
 from carenav.ingest.fhir.references import ReferenceIndex
+from carenav.ingest.fhir.tasks import map_task
 from carenav.patients.services import SourceRecord
 
 Mapper = Callable[[dict[str, Any], ReferenceIndex, str], list[SourceRecord]]
@@ -34,10 +37,14 @@ MAPPERS: dict[str, Mapper] = {
     "AllergyIntolerance": map_allergy,
     "Procedure": map_procedure,
     "CareTeam": map_care_team,
+    "CarePlan": map_care_plan,
+    "Goal": map_goal,
+    "Task": map_task,
 }
 STORED_TYPES = frozenset(MAPPERS)
 
-# Order in which NDJSON files are read: what others reference comes first.
+# Order in which NDJSON files are read: what others reference comes first. CarePlans come before their
+# Goals and Tasks, so that those know their plan (and a goal its problem) when they are written.
 TYPE_ORDER = (
     "Organization",
     "Practitioner",
@@ -51,6 +58,9 @@ TYPE_ORDER = (
     "AllergyIntolerance",
     "Procedure",
     "CareTeam",
+    "CarePlan",
+    "Goal",
+    "Task",
     "ExplanationOfBenefit",
 )
 
@@ -60,8 +70,6 @@ NOT_STORED_REASONS = {
     "ImagingStudy": "imaging studies are not part of the care-management record",
     "DiagnosticReport": "reports are not stored; their result Observations are",
     "Immunization": "immunizations are not stored yet",
-    "CarePlan": "care plans are imported in a later release",
-    "Goal": "goals are imported with care plans in a later release",
     "Provenance": "provenance is not stored; every row keeps its source system and id instead",
     "Medication": "stored as part of the MedicationRequest that references it",
 }

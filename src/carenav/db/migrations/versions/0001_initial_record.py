@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 07:04:35.216459
+Create Date: 2026-11-25 07:18:33.415944
 """
 
 from __future__ import annotations
@@ -213,6 +213,46 @@ def upgrade() -> None:
     with op.batch_alter_table("allergies", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_allergies_patient_id"), ["patient_id"], unique=False)
 
+    op.create_table(
+        "care_preferences",
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("contact_methods", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("contact_times", sa.Text(), nullable=True),
+        sa.Column("language", sa.String(length=100), nullable=True),
+        sa.Column("interpreter_needed", sa.Boolean(), nullable=True),
+        sa.Column("share_with", sa.Text(), nullable=True),
+        sa.Column("cultural_religious", sa.Text(), nullable=True),
+        sa.Column("goals_of_care", sa.Text(), nullable=True),
+        sa.Column("advance_directive", sa.String(length=8), nullable=True),
+        sa.Column("advance_directive_location", sa.Text(), nullable=True),
+        sa.Column("health_care_proxy", sa.String(length=300), nullable=True),
+        sa.Column("source", sa.String(length=80), nullable=False),
+        sa.Column("updated_by", sa.String(length=200), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "advance_directive IS NULL OR advance_directive IN ('yes', 'no', 'unsure')",
+            name=op.f("ck_care_preferences_advance_directive"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_care_preferences_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_care_preferences_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_care_preferences")),
+        sa.UniqueConstraint("patient_id", name="uq_care_preferences_patient"),
+        sa.UniqueConstraint("uuid", name=op.f("uq_care_preferences_uuid")),
+    )
     op.create_table(
         "coverages",
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -667,6 +707,7 @@ def upgrade() -> None:
         sa.Column("period_start", sa.Date(), nullable=True),
         sa.Column("period_end", sa.Date(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("is_patient", sa.Boolean(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
         sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -1211,8 +1252,11 @@ def upgrade() -> None:
         sa.Column("status_reason", sa.Text(), nullable=True),
         sa.Column("period_start", sa.Date(), nullable=True),
         sa.Column("period_end", sa.Date(), nullable=True),
+        sa.Column("intent", sa.String(length=16), nullable=False),
         sa.Column("author", sa.String(length=200), nullable=False),
         sa.Column("author_user_id", sa.Integer(), nullable=True),
+        sa.Column("author_practitioner_id", sa.Integer(), nullable=True),
+        sa.Column("author_related_person_id", sa.Integer(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("last_reviewed_on", sa.Date(), nullable=True),
         sa.Column("next_review_on", sa.Date(), nullable=True),
@@ -1227,8 +1271,23 @@ def upgrade() -> None:
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.CheckConstraint(
+            "intent IN ('proposal', 'plan', 'order', 'option')", name=op.f("ck_care_plans_intent")
+        ),
+        sa.CheckConstraint(
             "status IN ('draft', 'active', 'on-hold', 'completed', 'revoked')",
             name=op.f("ck_care_plans_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_practitioner_id"],
+            ["practitioners.id"],
+            name=op.f("fk_care_plans_author_practitioner_id_practitioners"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_related_person_id"],
+            ["related_persons.id"],
+            name=op.f("fk_care_plans_author_related_person_id_related_persons"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["author_user_id"],
@@ -1473,6 +1532,7 @@ def upgrade() -> None:
         sa.Column("owner_name", sa.String(length=300), nullable=True),
         sa.Column("due_on", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("intent", sa.String(length=16), nullable=False),
         sa.Column("status_reason", sa.Text(), nullable=True),
         sa.Column("status_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("template_ref", sa.String(length=120), nullable=True),
@@ -1486,6 +1546,10 @@ def upgrade() -> None:
         sa.Column("source_digest", sa.String(length=32), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "intent IN ('unknown', 'proposal', 'plan', 'order', 'original-order', 'reflex-order', 'filler-order', 'instance-order', 'option')",
+            name=op.f("ck_care_plan_interventions_intent"),
+        ),
         sa.CheckConstraint(
             "kind IN ('education', 'medication-management', 'monitoring', 'referral', 'coordination', 'self-management', 'social-service')",
             name=op.f("ck_care_plan_interventions_kind"),
@@ -1901,6 +1965,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_coverages_patient_id"))
 
     op.drop_table("coverages")
+    op.drop_table("care_preferences")
     with op.batch_alter_table("allergies", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_allergies_patient_id"))
 
