@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from carenav.accounts.models import User
 from carenav.assessments.models import Assessment
+from carenav.careplans.models import CarePlan, CarePlanAgreement
 from carenav.cli.main import cli
 from carenav.patients.models import CareTeamMember, Condition, Observation, Patient
 from carenav.settings import get_settings
@@ -39,6 +40,7 @@ def test_demo_population_imports_cleanly_and_is_idempotent(
     assert first["caseload_assignments"] > 0
     # Each care manager's first patients have months of PHQ-9/GAD-7 follow-up, a screen and a draft.
     assert first["assessments_recorded"] == 2 * 6 * 8
+    assert 0 < first["care_plans_made"] <= 2 * 4, "plans from templates for the first patients"
     # The population is stratified, so the Population page has a run and patients are in programs.
     assert first["stratification_run"]
     assert 0 < first["identified_for_programs"] <= 150
@@ -47,6 +49,7 @@ def test_demo_population_imports_cleanly_and_is_idempotent(
     assert second["import_problems"] == 0
     assert second["users_created"] == []
     assert second["assessments_recorded"] == 0, "patients with assessments are left alone"
+    assert second["care_plans_made"] == 0, "patients with a plan are left alone"
     assert second["stratification_run"] != first["stratification_run"]
 
     with engine_for(fresh_db_url) as engine, engine.connect() as connection:
@@ -74,5 +77,9 @@ def test_demo_population_imports_cleanly_and_is_idempotent(
             )
             == 2 * 6
         )
+        plans = connection.execute(select(CarePlan.status, CarePlan.version)).all()
+        assert len(plans) == first["care_plans_made"]
+        assert {status for status, _ in plans} == {"active"}
+        assert connection.scalar(select(func.count()).select_from(CarePlanAgreement)) == len(plans)
         # Each care manager gets an equal share of the most burdened patients, once, however often it runs.
         assert caseload == first["caseload_assignments"] // 2

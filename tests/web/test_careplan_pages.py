@@ -71,7 +71,9 @@ def test_a_plan_from_the_suggested_template_edited_agreed_printed_and_in_the_his
     assert re.search(r"Latest: <strong>\d+(\.\d+)? mm\[Hg\]</strong>", tree), "the last systolic pressure"
     assert "Not yet agreed" in page
 
-    plan = session.scalars(select(CarePlan).where(CarePlan.patient_id == dennis.id)).one()
+    plan = session.scalars(
+        select(CarePlan).where(CarePlan.patient_id == dennis.id, CarePlan.title == "Heart failure care")
+    ).one()
     bp = session.scalars(
         select(Goal).where(Goal.plan_id == plan.id, Goal.template_ref == "heart-failure:hf-bp")
     ).one()
@@ -153,3 +155,55 @@ def test_nobody_outside_the_caseload_reaches_a_plan(client: TestClient, dennis: 
     token = page_csrf(client)
     refused = client.post(f"{path}/template", data={"csrf_token": token, "template": "copd"})
     assert refused.status_code == 404
+
+
+def test_preferences_are_kept_shown_and_printed(client: TestClient, dennis: Patient) -> None:
+    sign_in(client, "casey.cm")
+    path = _start(client, dennis)
+    token = page_csrf(client, path)
+    saved = client.post(
+        f"/patients/{dennis.uuid}/preferences",
+        data={
+            "csrf_token": token,
+            "contact_methods": ["phone", "text"],
+            "contact_times": "mornings",
+            "language": "English",
+            "advance_directive": "yes",
+            "advance_directive_location": "in the kitchen drawer",
+            "back": path,
+        },
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == path
+    panel = unescape(client.get(path).text).split('id="preferences"')[1]
+    assert "a phone call, a text message, mornings" in panel
+    assert "yes (in the kitchen drawer)" in panel
+    refused = client.post(
+        f"/patients/{dennis.uuid}/preferences", data={"csrf_token": token, "contact_methods": "pigeon"}
+    )
+    assert refused.status_code == 400
+    pdf = client.get(f"{path}/print")
+    text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages))
+    assert "Reach me by a phone call, a text message, mornings" in text
+    assert "I have an advance directive, kept in the kitchen drawer" in text
+
+
+def test_a_review_moves_the_next_review_a_year_on_and_an_overdue_one_says_so(
+    client: TestClient, dennis: Patient, session: Session
+) -> None:
+    sign_in(client, "casey.cm")
+    path = _start(client, dennis)
+    plan = session.scalars(
+        select(CarePlan).where(CarePlan.patient_id == dennis.id, CarePlan.title == "Heart failure care")
+    ).one()
+    plan.next_review_on = plan.period_start.replace(year=plan.period_start.year - 1)
+    session.commit()
+    assert "(review overdue)" in client.get(path).text
+    done = client.post(
+        f"{path}/reviewed", data={"csrf_token": page_csrf(client, path), "note": "with Dennis"}
+    )
+    assert done.status_code == 303
+    session.refresh(plan)
+    assert plan.next_review_on == plan.last_reviewed_on.replace(year=plan.last_reviewed_on.year + 1)
+    assert "(review overdue)" not in client.get(path).text
+    assert "plan reviewed: with Dennis" in client.get(f"{path}/history").text

@@ -92,9 +92,11 @@ def _item(session: Session, actor: Actor, model: type[T], uuid: str) -> tuple[T,
     return row, plan, patient
 
 
-def _version(session: Session, actor: Actor, plan: CarePlan, patient: Patient, summary: str) -> CarePlan:
+def _version(
+    session: Session, actor: Actor, plan: CarePlan, patient: Patient, summary: str, *, always: bool = False
+) -> CarePlan:
     """Record the plan as it now stands as a new version, with an audit row; a change that changed
-    nothing makes no version."""
+    nothing makes no version, unless it is an event of its own (``always``: a review)."""
     session.flush()
     session.expire(plan, ["problems", "goals", "interventions", "barriers"])
     snapshot = plan_snapshot(plan)
@@ -104,7 +106,7 @@ def _version(session: Session, actor: Actor, plan: CarePlan, patient: Patient, s
         .order_by(CarePlanVersion.version.desc())
         .limit(1)
     )
-    if previous == snapshot:
+    if previous == snapshot and not always:
         return plan
     plan.version += 1
     session.add(
@@ -200,7 +202,9 @@ def plan_reviewed(*, session: Session, actor: Actor, plan_uuid: str, note: str |
     plan, patient = _open_plan(session, actor, plan_uuid)
     plan.last_reviewed_on = today()
     plan.next_review_on = review_due(plan.last_reviewed_on)
-    return _version(session, actor, plan, patient, "plan reviewed" + (f": {note}" if note else ""))
+    return _version(
+        session, actor, plan, patient, "plan reviewed" + (f": {note}" if note else ""), always=True
+    )
 
 
 # --- templates ------------------------------------------------------------------------------------
@@ -453,13 +457,20 @@ def goal_status_change(
     *, session: Session, actor: Actor, goal_uuid: str, to: GoalLifecycle, reason: str | None = None
 ) -> Goal:
     goal, plan, patient = _item(session, actor, Goal, goal_uuid)
-    goal.lifecycle = goal_move(GoalLifecycle(goal.lifecycle), to, reason=reason).value
+    goal.lifecycle = goal_move(_lifecycle(goal), to, reason=reason).value
     goal.status_reason = reason
     goal.status_date = today()
     if to is GoalLifecycle.ACTIVE and goal.achievement is None:
         goal.achievement = Achievement.IN_PROGRESS.value
     _version(session, actor, plan, patient, f"goal {to.value}: {goal.description}")
     return goal
+
+
+def _lifecycle(goal: Goal) -> GoalLifecycle:
+    try:
+        return GoalLifecycle(goal.lifecycle)
+    except ValueError:
+        raise RuleViolation(f"a goal {goal.lifecycle} no longer changes", where="goal status") from None
 
 
 def goal_progress(
@@ -470,7 +481,7 @@ def goal_progress(
     if not note.strip():
         raise InvalidInput("a progress note needs its text", where="goal note")
     if achievement is not None:
-        achievement_check(GoalLifecycle(goal.lifecycle))
+        achievement_check(_lifecycle(goal))
         goal.achievement = achievement.value
         goal.status_date = today()
     goal.notes.append(

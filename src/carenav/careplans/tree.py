@@ -33,6 +33,10 @@ MOVE_ORDER = (
 )
 
 
+_GOAL_MOVES_BY_VALUE = {status.value: moves for status, moves in GOAL_MOVES.items()}
+"""Moves by the stored value (an imported goal may be entered-in-error: it has none)."""
+
+
 def _ordered(moves: frozenset[GoalLifecycle] | frozenset[InterventionStatus]) -> tuple[str, ...]:
     return tuple(sorted((m.value for m in moves), key=MOVE_ORDER.index))
 
@@ -41,6 +45,10 @@ def _ordered(moves: frozenset[GoalLifecycle] | frozenset[InterventionStatus]) ->
 class InterventionNode:
     intervention: Intervention
     moves: tuple[str, ...]
+
+    @property
+    def row(self) -> Intervention:
+        return self.intervention
 
     @property
     def closed(self) -> bool:
@@ -55,6 +63,10 @@ class GoalNode:
     met: bool | None
     moves: tuple[str, ...]
     interventions: list[InterventionNode] = field(default_factory=list)
+
+    @property
+    def row(self) -> Goal:
+        return self.goal
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,7 @@ def plan_tree(plan: CarePlan, measured: dict[int, Measured]) -> PlanTree:
             met=target.met_by(Decimal(str(value.value)))
             if target is not None and value is not None
             else None,
-            moves=_ordered(GOAL_MOVES.get(GoalLifecycle(goal.lifecycle), frozenset())),
+            moves=_ordered(_GOAL_MOVES_BY_VALUE.get(goal.lifecycle, frozenset())),
         )
         if goal.lifecycle in HIDDEN_GOALS:
             closed.append(node)

@@ -18,6 +18,7 @@ PLAN_FIELDS = (
     ("title", "title"),
     ("status", "status"),
     ("period", "period"),
+    ("last_reviewed_on", "last review"),
     ("next_review_on", "next review"),
 )
 SECTIONS = (
@@ -85,6 +86,7 @@ def plan_snapshot(plan: CarePlan) -> Snapshot:
         "title": plan.title,
         "status": plan.status,
         "period": period,
+        "last_reviewed_on": str(plan.last_reviewed_on or ""),
         "next_review_on": str(plan.next_review_on or ""),
         "problems": {
             p.uuid: {"text": p.text, "detail": p.detail or "", "status": p.status} for p in plan.problems

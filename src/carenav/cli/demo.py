@@ -14,6 +14,7 @@ from carenav.accounts.models import User
 from carenav.accounts.services import care_manager_assign, user_actor, user_create
 from carenav.analytics.engines import engine_named
 from carenav.assessments.demo import demo_assessments_record
+from carenav.careplans.demo import demo_plans_record
 from carenav.cli.context import (
     fails_cleanly,
     json_option,
@@ -136,6 +137,7 @@ def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_
                 for index, username in enumerate(care_managers)
             ]
             recorded = demo_assessments_record(session=session, actors=caseloads, as_of=synth.as_of)
+            plans = demo_plans_record(session=session, actors=caseloads, as_of=synth.as_of)
         # Score the population as of the day the synthetic record ends, so the Population page has a run.
         job = stratification_job_run(
             sessions=db.sessions,
@@ -153,6 +155,7 @@ def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_
         "password": DEMO_PASSWORD,
         "caseload_assignments": len(candidates),
         "assessments_recorded": recorded,
+        "care_plans_made": plans,
         "stratification_run": job.summary["run"],
         "identified_for_programs": job.summary["identified"]["flagged_patients"],
     }
@@ -162,6 +165,7 @@ def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_
     click.echo(f"demo: {synth.patients} patients generated and imported ({summary.problem_count} problems)")
     click.echo(f"demo: {len(candidates)} patients assigned to {', '.join(care_managers)}")
     click.echo(f"demo: {recorded} assessments recorded (PHQ-9 and GAD-7 follow-up, social-needs screens)")
+    click.echo(f"demo: {plans} care plans made from templates, agreed and active")
     flagged = result["identified_for_programs"]
     click.echo(f"demo: stratified as of {synth.as_of}; {flagged} patients flagged for programs")
     click.echo("demo logins (password for all: " + DEMO_PASSWORD + "):")

@@ -16,7 +16,17 @@ from carenav.db.session import make_session_factory
 from carenav.fhir.api import fhir_router
 from carenav.settings import Settings, get_settings
 from carenav.web.errors import install_error_pages
-from carenav.web.pages import admin, assessments, audit, careplans, login, patients, population
+from carenav.web.pages import (
+    admin,
+    assessments,
+    audit,
+    care_team,
+    careplan_items,
+    careplans,
+    login,
+    patients,
+    population,
+)
 from carenav.web.rendering import make_environment
 from carenav.web.security import security_headers
 
@@ -57,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patients.router)
     app.include_router(assessments.router)
     app.include_router(careplans.router)
+    app.include_router(careplan_items.router)
+    app.include_router(care_team.router)
     app.include_router(population.router)
     app.include_router(audit.router)
     app.include_router(admin.router)

@@ -59,6 +59,7 @@ class PrintablePlan:
     contacts: Sequence[Contact]
     medicines: Sequence[Medicine]
     after_hours: str
+    preferences: Sequence[str] = ()
 
 
 def plain(text: str) -> str:
@@ -120,6 +121,10 @@ def plan_pdf(plan: PrintablePlan) -> bytes:
     pdf.set_font("Helvetica", "B", TITLE)
     _para(pdf, f"My care plan: {plan.patient_name}", TITLE, bold=True)
     _para(pdf, f"{plan.title} - {plan.organization} - printed {_day(plan.printed_on)}", BODY)
+    if plan.preferences:
+        _heading(pdf, "How I like my care")
+        for line in plan.preferences:
+            _bullet(pdf, line)
     goals = [g for p in plan.tree.problems for g in p.goals if g.goal.lifecycle in PRINTED_GOALS]
     own = [g for g in goals if g.goal.patient_stated]
     if own:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -43,6 +42,7 @@ from carenav.tasks.rules import TaskStatus
 from carenav.tasks.services import alert_clear, task_finish
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
+from carenav.web.forms import form_choice
 from carenav.web.names import patient_display_name
 from carenav.web.questionnaire_form import (
     FIELD,
@@ -59,7 +59,6 @@ from carenav.web.rendering import is_htmx, render
 router = APIRouter()
 
 FORM_STATE_EVENT = "carenav-form-state"
-E = TypeVar("E", bound=StrEnum)
 
 
 async def posted_fields(request: Request) -> dict[str, list[str]]:
@@ -70,14 +69,6 @@ async def posted_fields(request: Request) -> dict[str, list[str]]:
         if name.startswith(FIELD) and isinstance(value, str):
             fields.setdefault(name, []).append(value)
     return fields
-
-
-def _choice(kind: type[E], text: str, where: str) -> E:
-    try:
-        return kind(text)
-    except ValueError:
-        allowed = ", ".join(v.value for v in kind)
-        raise InvalidInput(f"{text!r} is not one of {allowed}", where=where) from None
 
 
 # --- start ----------------------------------------------------------------------------------------
@@ -101,8 +92,8 @@ def assessment_start_page(
         actor=login.actor,
         patient_uuid=patient_uuid,
         instrument_id=instrument,
-        channel=_choice(Channel, channel, "channel"),
-        respondent=_choice(Respondent, respondent, "respondent"),
+        channel=form_choice(Channel, channel, "channel"),
+        respondent=form_choice(Respondent, respondent, "respondent"),
         proxy_name=proxy_name.strip() or None,
         proxy_relationship=proxy_relationship.strip() or None,
     )

@@ -1,24 +1,24 @@
-"""Care plans on screen: the plan editor (problems → goals → interventions as one tree, edited inline with
-HTMX), the template picker, the suggestion inbox, barriers, the patient's agreement, the care team panel,
-the version history with its diffs, and the printable plan.
+"""Care plans on screen: a patient's plans and starting one, the plan page (its tree of problems, goals and
+steps, templates, suggestions, barriers, agreement), its history with the diffs, and the patient's
+printable copy. Goals and steps in place are ``careplan_items``; the care team and preferences
+``care_team``.
 
-Every change posts a small form. Under HTMX a goal or an intervention answers with its card (edited in
-place); otherwise the browser is sent back to the plan at that item. Errors come back as the app's error
-page (or fragment), naming what is wrong."""
+Every change posts a small form and comes back to the plan; errors come back as the app's error page,
+naming what is wrong."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carenav.accounts.models import Organization
 from carenav.assessments.models import AssessmentSuggestion
-from carenav.careplans.models import CarePlan, Goal, Intervention
+from carenav.careplans.models import CarePlan
+from carenav.careplans.preferences import preferences_of
 from carenav.careplans.queries import (
     latest_measured,
     plan_agreements,
@@ -26,57 +26,38 @@ from carenav.careplans.queries import (
     plan_read,
     plans_for_patient,
 )
-from carenav.careplans.rules import (
-    PLAN_MOVES,
-    Achievement,
-    BarrierKind,
-    GoalLifecycle,
-    GoalPriority,
-    InterventionKind,
-    InterventionStatus,
-    PlanStatus,
-    Target,
-    target_make,
-)
+from carenav.careplans.rules import BarrierKind, PlanStatus
 from carenav.careplans.services import (
-    AGREEMENT_METHODS,
     barrier_add,
     barrier_edit,
-    goal_add,
-    goal_edit,
-    goal_progress,
-    goal_status_change,
-    intervention_add,
-    intervention_edit,
-    intervention_status_change,
     plan_agreement_record,
     plan_create,
     plan_for_change,
+    plan_reviewed,
     plan_status_change,
     plan_suggestion_take,
     plan_template_apply,
     problem_add,
 )
-from carenav.careplans.team import care_team_member_add, care_team_member_end
-from carenav.careplans.templates import OWNER_ROLES, PATIENT_OWNER, plan_templates, templates_for
+from carenav.careplans.templates import plan_templates, templates_for
 from carenav.careplans.tree import plan_tree
 from carenav.clock import today
 from carenav.errors import InvalidInput
-from carenav.patients.models import CareTeamMember, Condition, Medication, Patient
+from carenav.patients.models import Condition, Medication, Patient
 from carenav.patients.rules import CareTeamRole
 from carenav.programs.models import ProgramEnrolment
 from carenav.web.careplan_pdf import Contact, Medicine, PrintablePlan, plan_pdf
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
+from carenav.web.forms import form_choice, form_date
 from carenav.web.names import patient_display_name
-from carenav.web.rendering import is_htmx, render
+from carenav.web.pages.care_team import preference_lines, preferences_panel
+from carenav.web.pages.careplan_support import active_team, back_to_plan, people, plan_choices
+from carenav.web.rendering import render
 
 router = APIRouter()
 
 OPEN_ENROLMENT = ("identified", "outreach", "enrolled", "paused")
-
-
-# --- the patient page's part ----------------------------------------------------------------------
 
 
 def care_plan_panel(session: Session, login: Login, patient: Patient) -> dict[str, Any]:
@@ -99,7 +80,8 @@ def care_plan_panel(session: Session, login: Login, patient: Patient) -> dict[st
         "suggested_templates": _suggested(session, patient),
         "templates": plan_templates(),
         "team_back": f"/patients/{patient.uuid}#care-team",
-        **_people(session, patient),
+        **preferences_panel(session, login, patient, f"/patients/{patient.uuid}#preferences"),
+        **people(session, patient),
     }
 
 
@@ -110,16 +92,6 @@ def _suggested(session: Session, patient: Patient) -> list[Any]:
         )
     ).all()
     return templates_for((system, code) for system, code in rows)
-
-
-def _team(session: Session, patient: Patient) -> list[CareTeamMember]:
-    return list(
-        session.scalars(
-            select(CareTeamMember)
-            .where(CareTeamMember.patient_id == patient.id, CareTeamMember.active.is_(True))
-            .order_by(CareTeamMember.role, CareTeamMember.id)
-        )
-    )
 
 
 @router.post("/patients/{patient_uuid}/careplans")
@@ -140,55 +112,7 @@ def plan_start_page(
     )
     if template:
         plan_template_apply(session=session, actor=login.actor, plan_uuid=plan.uuid, template_id=template)
-    return _back(plan)
-
-
-@router.post("/patients/{patient_uuid}/care-team")
-def care_team_add_page(
-    patient_uuid: str,
-    role: str = Form(""),
-    name: str = Form(""),
-    phone: str = Form(""),
-    organization: str = Form(""),
-    role_detail: str = Form(""),
-    back: str = Form(""),
-    login: Login = Depends(current_login),
-    session: Session = REQUEST_SESSION,
-) -> Response:
-    care_team_member_add(
-        session=session,
-        actor=login.actor,
-        patient_uuid=patient_uuid,
-        role=_choice(CareTeamRole, role, "role"),
-        name=name,
-        phone=phone,
-        organization_name=organization,
-        role_display=role_detail,
-    )
-    return RedirectResponse(_safe_back(back, f"/patients/{patient_uuid}#care-team"), status_code=303)
-
-
-@router.post("/care-team/{member_uuid}/end")
-def care_team_end_page(
-    member_uuid: str,
-    note: str = Form(""),
-    back: str = Form(""),
-    login: Login = Depends(current_login),
-    session: Session = REQUEST_SESSION,
-) -> Response:
-    member = care_team_member_end(
-        session=session, actor=login.actor, member_uuid=member_uuid, note=note or None
-    )
-    patient = session.get_one(Patient, member.patient_id)
-    return RedirectResponse(_safe_back(back, f"/patients/{patient.uuid}#care-team"), status_code=303)
-
-
-def _safe_back(back: str, default: str) -> str:
-    """A same-site path to return to (never another site)."""
-    return back if back.startswith("/") and not back.startswith("//") else default
-
-
-# --- the plan page --------------------------------------------------------------------------------
+    return back_to_plan(plan)
 
 
 @router.get("/careplans/{plan_uuid}")
@@ -220,44 +144,12 @@ def plan_page(
             "templates": plan_templates(),
             "conditions": _active_conditions(session, patient),
             "team_back": f"/careplans/{plan.uuid}#care-team",
-            **_people(session, patient),
-            **_choices(),
+            **preferences_panel(session, login, patient, f"/careplans/{plan.uuid}#preferences"),
+            **people(session, patient),
+            **plan_choices(),
         },
         nav_key="patients",
     )
-
-
-def _choices() -> dict[str, Any]:
-    return {
-        "plan_moves": _plan_moves(),
-        "priorities": [p.value for p in GoalPriority],
-        "achievements": [a.value for a in Achievement],
-        "kinds": [k.value for k in InterventionKind],
-        "barrier_kinds": [b.value for b in BarrierKind],
-        "methods": AGREEMENT_METHODS,
-        "today": today(),
-    }
-
-
-def _plan_moves() -> dict[str, list[str]]:
-    return {status.value: sorted(m.value for m in moves) for status, moves in PLAN_MOVES.items()}
-
-
-def _people(session: Session, patient: Patient) -> dict[str, Any]:
-    """The care team, and who an intervention can be given to."""
-    team = _team(session, patient)
-    choices = [(f"member:{m.uuid}", f"{m.name} ({m.role_display or m.role.replace('_', ' ')})") for m in team]
-    choices.append((f"role:{PATIENT_OWNER}", "The patient"))
-    choices += [
-        (f"role:{role}", f"A {role.replace('_', ' ')} (to assign)")
-        for role in sorted(OWNER_ROLES - {PATIENT_OWNER})
-    ]
-    return {
-        "team": team,
-        "owners": choices,
-        "member_values": {m.id: f"member:{m.uuid}" for m in team},
-        "roles": [r.value for r in CareTeamRole],
-    }
 
 
 def _active_conditions(session: Session, patient: Patient) -> list[Condition]:
@@ -280,48 +172,6 @@ def _waiting_suggestions(session: Session, patient: Patient) -> list[AssessmentS
     )
 
 
-def _owner(value: str) -> tuple[str | None, str | None]:
-    """(member uuid, role) from an owner choice."""
-    kind, _, rest = value.partition(":")
-    if kind == "member" and rest:
-        return rest, None
-    if kind == "role" and rest in OWNER_ROLES:
-        return None, rest
-    raise InvalidInput(f"{value!r} is not a care-team member or a role", where="owner")
-
-
-def _back(plan: CarePlan, anchor: str = "", done: str = "") -> Response:
-    query = f"?done={done}" if done else ""
-    return RedirectResponse(f"/careplans/{plan.uuid}{query}{'#' + anchor if anchor else ''}", status_code=303)
-
-
-def _choice(kind: Any, text: str, where: str) -> Any:
-    try:
-        return kind(text)
-    except ValueError:
-        allowed = ", ".join(v.value for v in kind)
-        raise InvalidInput(f"{text!r} is not one of {allowed}", where=where) from None
-
-
-def _date(text: str, where: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(f"{text!r} is not a date like 2026-03-14", where=where) from None
-
-
-def _target(
-    kind: str, comparator: str, value: str, low: str, high: str, unit: str, text: str
-) -> Target | None:
-    if not kind:
-        return None
-    return target_make(
-        kind, value=value, comparator=comparator or None, low=low, high=high, unit=unit, text=text
-    )
-
-
 @router.post("/careplans/{plan_uuid}/status")
 def plan_status_page(
     plan_uuid: str,
@@ -334,10 +184,21 @@ def plan_status_page(
         session=session,
         actor=login.actor,
         plan_uuid=plan_uuid,
-        to=_choice(PlanStatus, to, "plan status"),
+        to=form_choice(PlanStatus, to, "plan status"),
         reason=reason.strip() or None,
     )
-    return _back(plan, done=f"plan {plan.status}")
+    return back_to_plan(plan, done=f"plan {plan.status}")
+
+
+@router.post("/careplans/{plan_uuid}/reviewed")
+def plan_reviewed_page(
+    plan_uuid: str,
+    note: str = Form(""),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    plan = plan_reviewed(session=session, actor=login.actor, plan_uuid=plan_uuid, note=note.strip() or None)
+    return back_to_plan(plan, done=f"reviewed; next review {plan.next_review_on}")
 
 
 @router.post("/careplans/{plan_uuid}/template")
@@ -356,7 +217,7 @@ def plan_template_page(
         f"{applied.problems} problem(s), {applied.goals} goal(s), "
         f"{applied.interventions} intervention(s) added"
     )
-    return _back(applied.plan, done=done)
+    return back_to_plan(applied.plan, done=done)
 
 
 @router.post("/careplans/{plan_uuid}/problems")
@@ -370,302 +231,7 @@ def problem_add_page(
     problem = problem_add(
         session=session, actor=login.actor, plan_uuid=plan_uuid, text=text, condition_uuid=condition or None
     )
-    return _back(plan_for_change(session, login.actor, plan_uuid)[0], anchor=f"problem-{problem.uuid}")
-
-
-@router.post("/careplans/{plan_uuid}/goals")
-def goal_add_page(
-    plan_uuid: str,
-    description: str = Form(""),
-    problem: str = Form(""),
-    patient_stated: str = Form(""),
-    priority: str = Form(GoalPriority.MEDIUM.value),
-    due_on: str = Form(""),
-    target_kind: str = Form(""),
-    comparator: str = Form(""),
-    value: str = Form(""),
-    low: str = Form(""),
-    high: str = Form(""),
-    unit: str = Form(""),
-    target_text: str = Form(""),
-    login: Login = Depends(current_login),
-    session: Session = REQUEST_SESSION,
-) -> Response:
-    goal = goal_add(
-        session=session,
-        actor=login.actor,
-        plan_uuid=plan_uuid,
-        description=description,
-        problem_uuid=problem or None,
-        target=_target(target_kind, comparator, value, low, high, unit, target_text),
-        due_on=_date(due_on, "due date"),
-        priority=_choice(GoalPriority, priority, "priority"),
-        patient_stated=patient_stated == "yes",
-    )
-    return _back(plan_for_change(session, login.actor, plan_uuid)[0], anchor=f"goal-{goal.uuid}")
-
-
-# --- a goal, in place -----------------------------------------------------------------------------
-
-
-def _goal_card(request: Request, session: Session, login: Login, goal: Goal, *, editing: bool) -> Response:
-    plan, patient = plan_for_change(session, login.actor, _plan_uuid(session, goal.plan_id))
-    tree = plan_tree(plan, latest_measured(session=session, plan=plan))
-    node = next(n for p in tree.problems for n in p.goals if n.goal.id == goal.id)
-    return render(
-        request,
-        "careplans/_goal.html",
-        {
-            "node": node,
-            "plan": plan,
-            "editing": goal.uuid if editing else "",
-            **_people(session, patient),
-            **_choices(),
-        },
-        block="goal",
-    )
-
-
-def _plan_uuid(session: Session, plan_id: int | None) -> str:
-    if plan_id is None:
-        raise InvalidInput("the goal belongs to no plan", where="goal")
-    return session.get_one(CarePlan, plan_id).uuid
-
-
-def _goal_after(request: Request, session: Session, login: Login, goal: Goal) -> Response:
-    if is_htmx(request):
-        return _goal_card(request, session, login, goal, editing=False)
-    plan = session.get_one(CarePlan, goal.plan_id)
-    return _back(plan, anchor=f"goal-{goal.uuid}")
-
-
-def _goal_of(session: Session, login: Login, goal_uuid: str) -> Goal:
-    goal = session.scalar(select(Goal).where(Goal.uuid == goal_uuid))
-    if goal is None or goal.plan_id is None:
-        raise InvalidInput(f"no goal {goal_uuid} in a plan", where="goal")
-    plan_for_change(session, login.actor, _plan_uuid(session, goal.plan_id))  # the access check
-    return goal
-
-
-@router.get("/careplans/goals/{goal_uuid}")
-def goal_card_page(
-    request: Request,
-    goal_uuid: str,
-    login: Login = Depends(current_login),
-    session: Session = REQUEST_SESSION,
-) -> Response:
-    return _goal_card(request, session, login, _goal_of(session, login, goal_uuid), editing=False)
-
-
-@router.get("/careplans/goals/{goal_uuid}/edit")
-def goal_edit_form(
-    request: Request,
-    goal_uuid: str,
-    login: Login = Depends(current_login),
-    session: Session = REQUEST_SESSION,
-) -> Response:
-    goal = _goal_of(session, login, goal_uuid)
-    if not is_htmx(request):
-        return RedirectResponse(
-            f"/careplans/{_plan_uuid(session, goal.plan_id)}?edit={goal.uuid}#goal-{goal.uuid}", 303
-        )
-    return _goal_card(request, session, login, goal, editing=True)
-
-
-@router.post("/careplans/goals/{goal_uuid}")
-def goal_edit_page(
-    request: Request,
-    goal_uuid: str,
-    description: str = Form(""),
-    priority: str = Form(""),
-    due_on: str = Form(""),
-    target_kind: str = Form(""),
-    comparator: str = Form(""),
-    value: str = Form(""),
-    low: str = Form(""),
-    high: str = Form(""),
-    unit: str = Form(""),
-    target_text: str = Form(""),
-    login: Login = Depends(current_login),
-    session: Session = REQUEST_SESSION,
-) -> Response:
-    target = _target(target_kind, comparator, value, low, high, unit, target_text)
-    goal = goal_edit(
-        session=session,
-        actor=login.actor,
-        goal_uuid=goal_uuid,
-        description=description or None,
-        target=target,
-        due_on=_date(due_on, "due date"),
-        priority=_choice(GoalPriority, priority, "priority") if priority else None,
-    )
-    return _goal_after(request, session, login, goal)
-
-
-@router.post("/careplans/goals/{goal_uuid}/status")
-def goal_status_page(
-    request: Request,
-    goal_uuid: str,
-    to: str = Form(""),
-    reason: str = Form(""),
-    login: Login = Depends(current_login),
-    session: Session = REQUEST_SESSION,
-) -> Response:
-    goal = goal_status_change(
-        session=session,
-        actor=login.actor,
-        goal_uuid=goal_uuid,
-        to=_choice(GoalLifecycle, to, "goal status"),
-        reason=reason.strip() or None,
-    )
-    return _goal_after(request, session, login, goal)
-
-
-@router.post("/careplans/goals/{goal_uuid}/progress")
-def goal_progress_page(
-    request: Request,
-    goal_uuid: str,
-    note: str = Form(""),
-    achievement: str = Form(""),
-    login: Login = Depends(current_login),
-    session: Session = REQUEST_SESSION,
-) -> Response:
-    goal = goal_progress(
-        session=session,
-        actor=login.actor,
-        goal_uuid=goal_uuid,
-        note=note,
-        achievement=_choice(Achievement, achievement, "achievement") if achievement else None,
-    )
-    return _goal_after(request, session, login, goal)
-
-
-# --- an intervention, in place --------------------------------------------------------------------
-
-
-@router.post("/careplans/{plan_uuid}/interventions")
-def intervention_add_page(
-    plan_uuid: str,
-    kind: str = Form(""),
-    text: str = Form(""),
-    goal: str = Form(""),
-    owner: str = Form(""),
-    due_on: str = Form(""),
-    login: Login = Depends(current_login),
-    session: Session = REQUEST_SESSION,
-) -> Response:
-    member, role = _owner(owner) if owner else (None, None)
-    intervention = intervention_add(
-        session=session,
-        actor=login.actor,
-        plan_uuid=plan_uuid,
-        kind=_choice(InterventionKind, kind, "kind"),
-        text=text,
-        goal_uuids=[goal] if goal else [],
-        owner_member_uuid=member,
-        owner_role=role,
-        due_on=_date(due_on, "due date"),
-    )
-    return _back(plan_for_change(session, login.actor, plan_uuid)[0], anchor=f"step-{intervention.uuid}")
-
-
-def _intervention_of(session: Session, login: Login, uuid: str) -> Intervention:
-    intervention = session.scalar(select(Intervention).where(Intervention.uuid == uuid))
-    if intervention is None or intervention.plan_id is None:
-        raise InvalidInput(f"no intervention {uuid} in a plan", where="intervention")
-    plan_for_change(session, login.actor, _plan_uuid(session, intervention.plan_id))
-    return intervention
-
-
-def _step_card(
-    request: Request, session: Session, login: Login, step: Intervention, *, editing: bool
-) -> Response:
-    plan, patient = plan_for_change(session, login.actor, _plan_uuid(session, step.plan_id))
-    tree = plan_tree(plan, {})
-    nodes = [*(i for g in tree.goals() for i in g.interventions), *tree.loose_interventions]
-    node = next(n for n in nodes if n.intervention.id == step.id)
-    return render(
-        request,
-        "careplans/_intervention.html",
-        {
-            "step": node,
-            "plan": plan,
-            "editing": step.uuid if editing else "",
-            **_people(session, patient),
-            **_choices(),
-        },
-        block="step",
-    )
-
-
-def _step_after(request: Request, session: Session, login: Login, step: Intervention) -> Response:
-    if is_htmx(request):
-        return _step_card(request, session, login, step, editing=False)
-    return _back(session.get_one(CarePlan, step.plan_id), anchor=f"step-{step.uuid}")
-
-
-@router.get("/careplans/interventions/{uuid}")
-def step_card_page(
-    request: Request, uuid: str, login: Login = Depends(current_login), session: Session = REQUEST_SESSION
-) -> Response:
-    return _step_card(request, session, login, _intervention_of(session, login, uuid), editing=False)
-
-
-@router.get("/careplans/interventions/{uuid}/edit")
-def step_edit_form(
-    request: Request, uuid: str, login: Login = Depends(current_login), session: Session = REQUEST_SESSION
-) -> Response:
-    step = _intervention_of(session, login, uuid)
-    if not is_htmx(request):
-        return RedirectResponse(
-            f"/careplans/{_plan_uuid(session, step.plan_id)}?edit={step.uuid}#step-{step.uuid}", 303
-        )
-    return _step_card(request, session, login, step, editing=True)
-
-
-@router.post("/careplans/interventions/{uuid}")
-def step_edit_page(
-    request: Request,
-    uuid: str,
-    text: str = Form(""),
-    owner: str = Form(""),
-    due_on: str = Form(""),
-    login: Login = Depends(current_login),
-    session: Session = REQUEST_SESSION,
-) -> Response:
-    member, role = _owner(owner) if owner else (None, None)
-    step = intervention_edit(
-        session=session,
-        actor=login.actor,
-        intervention_uuid=uuid,
-        text=text or None,
-        owner_member_uuid=member,
-        owner_role=role,
-        due_on=_date(due_on, "due date"),
-    )
-    return _step_after(request, session, login, step)
-
-
-@router.post("/careplans/interventions/{uuid}/status")
-def step_status_page(
-    request: Request,
-    uuid: str,
-    to: str = Form(""),
-    reason: str = Form(""),
-    login: Login = Depends(current_login),
-    session: Session = REQUEST_SESSION,
-) -> Response:
-    step = intervention_status_change(
-        session=session,
-        actor=login.actor,
-        intervention_uuid=uuid,
-        to=_choice(InterventionStatus, to, "intervention status"),
-        reason=reason.strip() or None,
-    )
-    return _step_after(request, session, login, step)
-
-
-# --- barriers, suggestions, agreement -------------------------------------------------------------
+    return back_to_plan(plan_for_change(session, login.actor, plan_uuid)[0], anchor=f"problem-{problem.uuid}")
 
 
 @router.post("/careplans/{plan_uuid}/barriers")
@@ -681,11 +247,11 @@ def barrier_add_page(
         session=session,
         actor=login.actor,
         plan_uuid=plan_uuid,
-        kind=_choice(BarrierKind, kind, "barrier kind"),
+        kind=form_choice(BarrierKind, kind, "barrier kind"),
         text=text,
         mitigation=mitigation,
     )
-    return _back(plan_for_change(session, login.actor, plan_uuid)[0], anchor="barriers")
+    return back_to_plan(plan_for_change(session, login.actor, plan_uuid)[0], anchor="barriers")
 
 
 @router.post("/careplans/barriers/{barrier_uuid}")
@@ -703,7 +269,7 @@ def barrier_edit_page(
         mitigation=mitigation,
         resolved=resolved == "yes",
     )
-    return _back(session.get_one(CarePlan, barrier.plan_id), anchor="barriers")
+    return back_to_plan(session.get_one(CarePlan, barrier.plan_id), anchor="barriers")
 
 
 @router.post("/careplans/{plan_uuid}/suggestions/{suggestion_uuid}")
@@ -721,7 +287,7 @@ def suggestion_take_page(
         suggestion_uuid=suggestion_uuid,
         text=text or None,
     )
-    return _back(
+    return back_to_plan(
         plan_for_change(session, login.actor, plan_uuid)[0], anchor="suggestions", done="suggestion added"
     )
 
@@ -742,7 +308,7 @@ def agreement_page(
         session=session,
         actor=login.actor,
         plan_uuid=plan_uuid,
-        agreed_on=_date(agreed_on, "agreement date") or today(),
+        agreed_on=form_date(agreed_on, "agreement date") or today(),
         method=method,
         agreed_by=agreed_by,
         name=name,
@@ -750,10 +316,7 @@ def agreement_page(
         note=note,
     )
     plan = plan_for_change(session, login.actor, plan_uuid)[0]
-    return _back(plan, anchor="agreement", done=f"agreement to version {agreement.version} recorded")
-
-
-# --- history --------------------------------------------------------------------------------------
+    return back_to_plan(plan, anchor="agreement", done=f"agreement to version {agreement.version} recorded")
 
 
 @router.get("/careplans/{plan_uuid}/history")
@@ -780,9 +343,6 @@ def plan_history_page(
     )
 
 
-# --- the printable plan ---------------------------------------------------------------------------
-
-
 @router.get("/careplans/{plan_uuid}/print")
 def plan_print_page(
     request: Request,
@@ -794,7 +354,7 @@ def plan_print_page(
     plan, patient = plan_read(
         session=session, actor=login.actor, plan_uuid=plan_uuid, what="care plan printed"
     )
-    team = _team(session, patient)
+    team = active_team(session, patient)
     contacts = [
         Contact(
             m.name,
@@ -829,6 +389,9 @@ def plan_print_page(
         contacts=contacts,
         medicines=medicines,
         after_hours=after_hours,
+        preferences=preference_lines(
+            preferences_of(session=session, actor=login.actor, patient_uuid=patient.uuid)
+        ),
     )
     filename = f"care-plan-v{plan.version}.pdf"
     return Response(
