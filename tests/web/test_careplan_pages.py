@@ -70,6 +70,7 @@ def test_a_plan_from_the_suggested_template_edited_agreed_printed_and_in_the_his
     assert 'Target: <strong class="target-value">< 130 mm[Hg]</strong>' in tree
     assert re.search(r"Latest: <strong>\d+(\.\d+)? mm\[Hg\]</strong>", tree), "the last systolic pressure"
     assert "Not yet agreed" in page
+    assert "Made by Casey Morgan</p>" in page
 
     plan = session.scalars(
         select(CarePlan).where(CarePlan.patient_id == dennis.id, CarePlan.title == "Heart failure care")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_visible
+from carenav.accounts.queries import user_display_names
 from carenav.audit.services import audit_record
 from carenav.careplans.models import CarePlan, CarePlanAgreement, CarePlanVersion, Goal
 from carenav.careplans.services import ENTITY, plan_for_change
@@ -156,3 +157,16 @@ def _latest(session: Session, goal: Goal) -> Measured | None:
         return None
     value, unit, at, _id = max(found, key=lambda r: (r[2] is not None, r[2] or datetime.min, r[3]))
     return None if value is None else Measured(float(value), unit, at)
+
+
+def plan_contributors(*, session: Session, plan: CarePlan) -> list[str]:
+    """Who has worked on the plan (its author first, then everyone who changed it), by name."""
+    rows = session.execute(
+        select(CarePlanVersion.user_id, CarePlanVersion.actor)
+        .where(CarePlanVersion.plan_id == plan.id)
+        .order_by(CarePlanVersion.version)
+    ).all()
+    names = user_display_names(session, [plan.author_user_id, *(user_id for user_id, _ in rows)])
+    ordered = [names.get(plan.author_user_id or 0, plan.author)]
+    ordered += [names.get(user_id or 0, actor) for user_id, actor in rows]
+    return list(dict.fromkeys(ordered))

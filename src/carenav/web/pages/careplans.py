@@ -22,6 +22,7 @@ from carenav.careplans.preferences import preferences_of
 from carenav.careplans.queries import (
     latest_measured,
     plan_agreements,
+    plan_contributors,
     plan_history,
     plan_read,
     plans_for_patient,
@@ -138,6 +139,7 @@ def plan_page(
             "editing": edit,
             "done": done,
             "agreements": agreements,
+            "contributors": plan_contributors(session=session, plan=plan),
             "agreed_current": bool(agreements) and agreements[0].version == plan.version,
             "suggestions": _waiting_suggestions(session, patient),
             "suggested_templates": _suggested(session, patient),
