@@ -14,6 +14,7 @@ from carenav.cli.imports import import_command
 from carenav.cli.instruments import instruments_group
 from carenav.cli.mllp import mllp_command
 from carenav.cli.programs import programs_group
+from carenav.cli.resources import resources_group
 from carenav.cli.serve import serve_command
 from carenav.cli.stratify import stratify_command
 from carenav.cli.synth import synth_command
@@ -40,6 +41,7 @@ cli.add_command(synth_command)
 cli.add_command(stratify_command)
 cli.add_command(programs_group)
 cli.add_command(instruments_group)
+cli.add_command(resources_group)
 cli.add_command(assessments_group)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 07:18:33.415944
+Create Date: 2026-11-25 08:01:44.981686
 """
 
 from __future__ import annotations
@@ -130,6 +130,36 @@ def upgrade() -> None:
             name=op.f("uq_practitioners_org_id_source_system_source_id"),
         ),
         sa.UniqueConstraint("uuid", name=op.f("uq_practitioners_uuid")),
+    )
+    op.create_table(
+        "resource_organizations",
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("alternate_name", sa.String(length=300), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("email", sa.String(length=300), nullable=True),
+        sa.Column("website", sa.String(length=500), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("source_system", sa.String(length=200), nullable=False),
+        sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_resource_organizations_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_resource_organizations")),
+        sa.UniqueConstraint(
+            "org_id",
+            "source_system",
+            "source_id",
+            name=op.f("uq_resource_organizations_org_id_source_system_source_id"),
+        ),
+        sa.UniqueConstraint("uuid", name=op.f("uq_resource_organizations_uuid")),
     )
     op.create_table(
         "stratification_runs",
@@ -518,6 +548,99 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("related_persons", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_related_persons_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
+        "resource_locations",
+        sa.Column("organization_id", sa.Integer(), nullable=True),
+        sa.Column("name", sa.String(length=300), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("transportation", sa.Text(), nullable=True),
+        sa.Column("latitude", sa.Float(), nullable=True),
+        sa.Column("longitude", sa.Float(), nullable=True),
+        sa.Column("address_1", sa.String(length=300), nullable=True),
+        sa.Column("address_2", sa.String(length=300), nullable=True),
+        sa.Column("city", sa.String(length=120), nullable=True),
+        sa.Column("state", sa.String(length=60), nullable=True),
+        sa.Column("postal_code", sa.String(length=20), nullable=True),
+        sa.Column("accessibility", sa.Text(), nullable=True),
+        sa.Column("phones", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("source_system", sa.String(length=200), nullable=False),
+        sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_resource_locations_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["resource_organizations.id"],
+            name=op.f("fk_resource_locations_organization_id_resource_organizations"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_resource_locations")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_resource_locations_uuid")),
+    )
+    with op.batch_alter_table("resource_locations", schema=None) as batch_op:
+        batch_op.create_index("ix_resource_locations_postal_code", ["postal_code"], unique=False)
+
+    op.create_table(
+        "resource_services",
+        sa.Column("organization_id", sa.Integer(), nullable=True),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("alternate_name", sa.String(length=300), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("url", sa.String(length=500), nullable=True),
+        sa.Column("email", sa.String(length=300), nullable=True),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("application_process", sa.Text(), nullable=True),
+        sa.Column("fees", sa.Text(), nullable=True),
+        sa.Column("eligibility", sa.Text(), nullable=True),
+        sa.Column("minimum_age", sa.Integer(), nullable=True),
+        sa.Column("maximum_age", sa.Integer(), nullable=True),
+        sa.Column("interpretation_services", sa.Text(), nullable=True),
+        sa.Column("areas", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("languages", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("phones", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("source_system", sa.String(length=200), nullable=False),
+        sa.Column("source_id", sa.String(length=200), nullable=True),
+        sa.Column("source_digest", sa.String(length=32), nullable=True),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_resource_services_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["resource_organizations.id"],
+            name=op.f("fk_resource_services_organization_id_resource_organizations"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_resource_services")),
+        sa.UniqueConstraint(
+            "org_id",
+            "source_system",
+            "source_id",
+            name=op.f("uq_resource_services_org_id_source_system_source_id"),
+        ),
+        sa.UniqueConstraint("uuid", name=op.f("uq_resource_services_uuid")),
+    )
+    with op.batch_alter_table("resource_services", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_resource_services_organization_id"), ["organization_id"], unique=False
+        )
 
     op.create_table(
         "stratification_results",
@@ -1085,6 +1208,67 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_program_enrolments_org_program_state", ["org_id", "program_code", "state"], unique=False
         )
+
+    op.create_table(
+        "resource_schedules",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("service_id", sa.Integer(), nullable=False),
+        sa.Column("weekday", sa.Integer(), nullable=True),
+        sa.Column("opens_at", sa.Time(), nullable=True),
+        sa.Column("closes_at", sa.Time(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["resource_services.id"],
+            name=op.f("fk_resource_schedules_service_id_resource_services"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_resource_schedules")),
+    )
+    with op.batch_alter_table("resource_schedules", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_resource_schedules_service_id"), ["service_id"], unique=False)
+
+    op.create_table(
+        "resource_service_locations",
+        sa.Column("service_id", sa.Integer(), nullable=False),
+        sa.Column("location_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["location_id"],
+            ["resource_locations.id"],
+            name=op.f("fk_resource_service_locations_location_id_resource_locations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["resource_services.id"],
+            name=op.f("fk_resource_service_locations_service_id_resource_services"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("service_id", "location_id", name=op.f("pk_resource_service_locations")),
+    )
+    with op.batch_alter_table("resource_service_locations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_resource_service_locations_location_id"), ["location_id"], unique=False
+        )
+
+    op.create_table(
+        "resource_terms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("service_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=120), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=True),
+        sa.Column("vocabulary", sa.String(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["resource_services.id"],
+            name=op.f("fk_resource_terms_service_id_resource_services"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_resource_terms")),
+    )
+    with op.batch_alter_table("resource_terms", schema=None) as batch_op:
+        batch_op.create_index("ix_resource_terms_code", ["code"], unique=False)
+        batch_op.create_index(batch_op.f("ix_resource_terms_service_id"), ["service_id"], unique=False)
 
     op.create_table(
         "stratification_evidence",
@@ -1870,6 +2054,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_stratification_evidence_result_id"))
 
     op.drop_table("stratification_evidence")
+    with op.batch_alter_table("resource_terms", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_resource_terms_service_id"))
+        batch_op.drop_index("ix_resource_terms_code")
+
+    op.drop_table("resource_terms")
+    with op.batch_alter_table("resource_service_locations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_resource_service_locations_location_id"))
+
+    op.drop_table("resource_service_locations")
+    with op.batch_alter_table("resource_schedules", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_resource_schedules_service_id"))
+
+    op.drop_table("resource_schedules")
     with op.batch_alter_table("program_enrolments", schema=None) as batch_op:
         batch_op.drop_index("ix_program_enrolments_org_program_state")
         batch_op.drop_index(batch_op.f("ix_program_enrolments_assigned_user_id"))
@@ -1929,6 +2126,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_stratification_results_patient")
 
     op.drop_table("stratification_results")
+    with op.batch_alter_table("resource_services", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_resource_services_organization_id"))
+
+    op.drop_table("resource_services")
+    with op.batch_alter_table("resource_locations", schema=None) as batch_op:
+        batch_op.drop_index("ix_resource_locations_postal_code")
+
+    op.drop_table("resource_locations")
     with op.batch_alter_table("related_persons", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_related_persons_patient_id"))
 
@@ -1979,6 +2184,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_stratification_runs_org_finished")
 
     op.drop_table("stratification_runs")
+    op.drop_table("resource_organizations")
     op.drop_table("practitioners")
     with op.batch_alter_table("patients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_patients_birth_date"))
