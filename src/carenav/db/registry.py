@@ -15,6 +15,7 @@ def load_all_models() -> MetaData:
     import carenav.feeds.models
     import carenav.patients.models
     import carenav.programs.models
+    import carenav.referrals.models
     import carenav.resources.models
     import carenav.stratification.models
     import carenav.tasks.models  # noqa: F401

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:01:44.981686
+Create Date: 2026-11-25 08:05:34.853525
 """
 
 from __future__ import annotations
@@ -641,6 +641,42 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_resource_services_organization_id"), ["organization_id"], unique=False
         )
+
+    op.create_table(
+        "sharing_consents",
+        sa.Column("recipient", sa.String(length=300), nullable=False),
+        sa.Column("given_on", sa.Date(), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("obtained_by", sa.String(length=200), nullable=False),
+        sa.Column("scope", sa.Text(), nullable=True),
+        sa.Column("withdrawn_on", sa.Date(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "method IN ('verbal', 'written', 'electronic')", name=op.f("ck_sharing_consents_method")
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_sharing_consents_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_sharing_consents_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_consents")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_sharing_consents_uuid")),
+    )
+    with op.batch_alter_table("sharing_consents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sharing_consents_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sharing_consents_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
         "stratification_results",
@@ -1975,11 +2011,105 @@ def upgrade() -> None:
             batch_op.f("ix_care_plan_intervention_goals_goal_id"), ["goal_id"], unique=False
         )
 
+    op.create_table(
+        "referrals",
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("goal_id", sa.Integer(), nullable=True),
+        sa.Column("service_id", sa.Integer(), nullable=True),
+        sa.Column("recipient", sa.String(length=300), nullable=False),
+        sa.Column("recipient_contact", sa.String(length=300), nullable=True),
+        sa.Column("community", sa.Boolean(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("status_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expected_by", sa.Date(), nullable=True),
+        sa.Column("outcome", sa.Text(), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('specialist', 'home-health', 'therapy', 'dme', 'behavioral-health', 'pharmacy', 'transportation', 'food', 'housing', 'utilities', 'financial', 'respite', 'legal')",
+            name=op.f("ck_referrals_kind"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('draft', 'sent', 'received', 'accepted', 'declined', 'in-progress', 'completed', 'cancelled')",
+            name=op.f("ck_referrals_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_referrals_created_by_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["goal_id"],
+            ["care_plan_goals.id"],
+            name=op.f("fk_referrals_goal_id_care_plan_goals"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_referrals_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_referrals_patient_id_patients"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["resource_services.id"],
+            name=op.f("fk_referrals_service_id_resource_services"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_referrals")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_referrals_uuid")),
+    )
+    with op.batch_alter_table("referrals", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_referrals_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_referrals_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index("ix_referrals_status_expected", ["status", "expected_by"], unique=False)
+
+    op.create_table(
+        "referral_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("referral_id", sa.Integer(), nullable=False),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("from_status", sa.String(length=16), nullable=True),
+        sa.Column("to_status", sa.String(length=16), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["referral_id"],
+            ["referrals.id"],
+            name=op.f("fk_referral_events_referral_id_referrals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_referral_events")),
+    )
+    with op.batch_alter_table("referral_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_referral_events_referral_id"), ["referral_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("referral_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_referral_events_referral_id"))
+
+    op.drop_table("referral_events")
+    with op.batch_alter_table("referrals", schema=None) as batch_op:
+        batch_op.drop_index("ix_referrals_status_expected")
+        batch_op.drop_index(batch_op.f("ix_referrals_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_referrals_org_id"))
+
+    op.drop_table("referrals")
     with op.batch_alter_table("care_plan_intervention_goals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_care_plan_intervention_goals_goal_id"))
 
@@ -2126,6 +2256,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_stratification_results_patient")
 
     op.drop_table("stratification_results")
+    with op.batch_alter_table("sharing_consents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_consents_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_sharing_consents_org_id"))
+
+    op.drop_table("sharing_consents")
     with op.batch_alter_table("resource_services", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_resource_services_organization_id"))
 
