@@ -26,6 +26,7 @@ from carenav.web.pages import (
     login,
     patients,
     population,
+    resources,
 )
 from carenav.web.rendering import make_environment
 from carenav.web.security import security_headers
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(careplans.router)
     app.include_router(careplan_items.router)
     app.include_router(care_team.router)
+    app.include_router(resources.router)
     app.include_router(population.router)
     app.include_router(audit.router)
     app.include_router(admin.router)

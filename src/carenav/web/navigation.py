@@ -21,7 +21,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("worklist", "Worklist", None, coming="your due calls, tasks and transitions"),
     NavItem("population", "Population", "/population", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem("patients", "Patients", "/patients", frozenset({"care_manager", "supervisor", "admin"})),
-    NavItem("resources", "Resources", None, coming="the community resource directory"),
+    NavItem("resources", "Resources", "/resources", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem("reports", "Reports", None, coming="program and quality reports"),
     NavItem("audit", "Audit", "/audit", frozenset({"auditor", "admin"})),
     NavItem("admin", "Admin", "/admin/users", frozenset({"admin"})),

@@ -27,6 +27,7 @@ from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.names import patient_display_name
 from carenav.web.pages.careplans import care_plan_panel
+from carenav.web.pages.resources import referral_panel
 from carenav.web.paging import Paging
 from carenav.web.rendering import is_htmx, render
 
@@ -131,6 +132,7 @@ def patient_summary_page(
             "domains": sdoh_domains(),
             "short_title": short_title,
             "careplans": care_plan_panel(session, login, summary.patient),
+            "referrals": referral_panel(session, login, summary.patient),
         },
         nav_key="patients",
     )
