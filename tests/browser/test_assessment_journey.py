@@ -84,9 +84,10 @@ def test_comprehensive_assessment_of_a_synthea_patient_ends_in_concerns_an_urgen
     _sign_in(page, live_site, "amy.cm", PASSWORD)
     page.goto(f"{live_site.url}/patients/{live_site.patient_uuid}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Jacob Larson")
-    page.get_by_label("Instrument").select_option(label="Comprehensive initial assessment")
-    page.get_by_label("How").select_option("home-visit")
-    page.get_by_role("button", name="Start", exact=True).click()
+    start = page.locator("form.start-assessment")
+    start.get_by_label("Instrument").select_option(label="Comprehensive initial assessment")
+    start.get_by_label("How").select_option("home-visit")
+    start.get_by_role("button", name="Start", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Comprehensive initial assessment")
 
     # The PHQ-9's later items wait for the PHQ-2; answered with the keyboard alone, the PHQ-2 opens them.
