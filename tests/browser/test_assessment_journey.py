@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import LiveSite
 from tests.browser.test_journeys import _csp_watch, _sign_in
@@ -48,27 +49,43 @@ def fill_the_rest(page: Page) -> None:
 
 
 def _fill_visible(page: Page) -> int:
+    """Answer the visible unanswered items once. Items are taken by id, as answering one may show or hide
+    others while the autosave's state comes back; an item hidden meanwhile needs no answer."""
+    ids = page.locator("#assessment-form fieldset.q-item").evaluate_all(
+        "boxes => boxes.filter(b => b.offsetParent !== null).map(b => b.id)"
+    )
     filled = 0
-    for box in page.locator("#assessment-form fieldset.q-item:visible").all():
-        radios = box.locator("input[type=radio]")
-        if radios.count():
-            if not box.locator("input[type=radio]:checked").count():
-                radios.first.check()
-                filled += 1
-            continue
-        checkboxes = box.locator("input[type=checkbox]")
-        if checkboxes.count():
-            if not box.locator("input[type=checkbox]:checked").count():
-                checkboxes.last.check()  # "none of the above" where there is one
-                filled += 1
-            continue
-        field = box.locator("input, textarea").first
-        if field.input_value():
-            continue
-        kind = field.get_attribute("type") or "textarea"
-        field.fill({"number": "0", "date": "2020-01-01"}.get(kind, "as told"))
-        filled += 1
+    for dom_id in ids:
+        box = page.locator(f"[id='{dom_id}']")
+        try:
+            filled += _answer(box)
+        except PlaywrightTimeout:
+            if box.is_visible():
+                raise
     return filled
+
+
+def _answer(box: Locator) -> int:
+    if not box.is_visible():
+        return 0
+    radios = box.locator("input[type=radio]")
+    if radios.count():
+        if box.locator("input[type=radio]:checked").count():
+            return 0
+        radios.first.check(timeout=3000)
+        return 1
+    checkboxes = box.locator("input[type=checkbox]")
+    if checkboxes.count():
+        if box.locator("input[type=checkbox]:checked").count():
+            return 0
+        checkboxes.last.check(timeout=3000)  # "none of the above" where there is one
+        return 1
+    field = box.locator("input, textarea").first
+    if field.input_value(timeout=3000):
+        return 0
+    kind = field.get_attribute("type") or "textarea"
+    field.fill({"number": "0", "date": "2020-01-01"}.get(kind, "as told"), timeout=3000)
+    return 1
 
 
 def saved(page: Page) -> None:
