@@ -8,6 +8,7 @@ that the existence of a patient is not revealed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
@@ -85,3 +86,33 @@ def patient_visible(*, session: Session, actor: Actor, patient_uuid: str) -> Pat
     if patient is None:
         raise NotFound(f"no patient {patient_uuid}", where="Patient")
     return patient
+
+
+R = TypeVar("R")
+
+
+def record_in_reach(
+    *, session: Session, actor: Actor, model: type[R], uuid: str, what: str | None = None
+) -> tuple[R, Patient]:
+    """A row of a patient's record (``model`` has ``uuid`` and ``patient_id``) and its patient, if the actor
+    may see the patient; NotFound naming ``what`` otherwise, as for a uuid that does not exist."""
+    table: Any = model
+    row = session.execute(
+        select(table, Patient)
+        .join(Patient, Patient.id == table.patient_id)
+        .where(table.uuid == uuid, patient_scope(actor))
+    ).first()
+    if row is None:
+        raise NotFound(f"no {what or table.__name__} {uuid}", where=table.__name__)
+    return row[0], row[1]
+
+
+def patient_row(*, session: Session, model: type[R], uuid: str, patient: Patient, what: str) -> R:
+    """A row of this patient's record by its uuid (a goal, a condition, a related person...); NotFound
+    naming ``what`` when the patient has none such."""
+    table: Any = model
+    row = session.scalar(select(table).where(table.uuid == uuid, table.patient_id == patient.id))
+    if row is None:
+        raise NotFound(f"the patient has no {what} {uuid}", where=what)
+    found: R = row
+    return found

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carenav.access import Actor, patient_scope, patient_visible
+from carenav.access import Actor, patient_visible, record_in_reach
 from carenav.assessments.instruments import Instrument, instrument_get
 from carenav.assessments.models import Assessment, AssessmentSuggestion, AssessmentVersion
 from carenav.assessments.queries import assessment_get
@@ -30,7 +29,7 @@ from carenav.assessments.rules import (
 )
 from carenav.audit.services import audit_record
 from carenav.clock import now
-from carenav.errors import InvalidInput, NotFound, RuleViolation
+from carenav.errors import InvalidInput, RuleViolation
 from carenav.patients.models import Patient
 
 
@@ -259,14 +258,9 @@ def suggestion_decide(
     *, session: Session, actor: Actor, suggestion_uuid: str, accept: bool, note: str | None = None
 ) -> AssessmentSuggestion:
     """Accept (for the care plan) or dismiss a suggested goal or referral; decided once."""
-    row = session.execute(
-        select(AssessmentSuggestion, Patient)
-        .join(Patient, Patient.id == AssessmentSuggestion.patient_id)
-        .where(AssessmentSuggestion.uuid == suggestion_uuid, patient_scope(actor))
-    ).first()
-    if row is None:
-        raise NotFound(f"no suggestion {suggestion_uuid}", where="AssessmentSuggestion")
-    suggestion, patient = row
+    suggestion, patient = record_in_reach(
+        session=session, actor=actor, model=AssessmentSuggestion, uuid=suggestion_uuid, what="suggestion"
+    )
     if suggestion.status != "suggested":
         raise RuleViolation(f"the suggestion is already {suggestion.status}", where="suggestion")
     if not accept and not (note or "").strip():

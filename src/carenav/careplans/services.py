@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carenav.access import Actor, patient_scope, patient_visible
+from carenav.access import Actor, patient_row, patient_visible, record_in_reach
 from carenav.assessments.models import AssessmentSuggestion
 from carenav.assessments.services import suggestion_decide
 from carenav.audit.services import audit_record
@@ -61,14 +61,7 @@ T = TypeVar("T", Goal, Intervention, Barrier, PlanProblem)
 
 def plan_for_change(session: Session, actor: Actor, plan_uuid: str) -> tuple[CarePlan, Patient]:
     """The plan and its patient, if the actor may see the patient; NotFound otherwise."""
-    row = session.execute(
-        select(CarePlan, Patient)
-        .join(Patient, Patient.id == CarePlan.patient_id)
-        .where(CarePlan.uuid == plan_uuid, patient_scope(actor))
-    ).first()
-    if row is None:
-        raise NotFound(f"no care plan {plan_uuid}", where=ENTITY)
-    return row[0], row[1]
+    return record_in_reach(session=session, actor=actor, model=CarePlan, uuid=plan_uuid, what="care plan")
 
 
 def _open_plan(session: Session, actor: Actor, plan_uuid: str) -> tuple[CarePlan, Patient]:
@@ -547,21 +540,19 @@ def _assign(
 ) -> None:
     """Owner: a care-team member of the patient, the patient, or a role to fill."""
     if member_uuid is not None:
-        member = session.scalar(
-            select(CareTeamMember).where(
-                CareTeamMember.uuid == member_uuid, CareTeamMember.patient_id == patient.id
-            )
+        member = patient_row(
+            session=session, model=CareTeamMember, uuid=member_uuid, patient=patient, what="care-team member"
         )
-        if member is None or not member.active:
+        if not member.active:
             raise NotFound(f"the patient's care team has no active member {member_uuid}", where="owner")
         intervention.owner_member_id = member.id
         intervention.owner_role = member.role
         intervention.owner_name = member.name
         return
-    member = _team(session, patient).get(role) if role else None
-    intervention.owner_member_id = member.id if member is not None else None
+    holder = _team(session, patient).get(role) if role else None
+    intervention.owner_member_id = holder.id if holder is not None else None
     intervention.owner_role = role
-    intervention.owner_name = _owner_name(role, member, patient) if role else None
+    intervention.owner_name = _owner_name(role, holder, patient) if role else None
 
 
 def intervention_edit(
@@ -659,11 +650,9 @@ def problem_add(
     plan, patient = _open_plan(session, actor, plan_uuid)
     condition = None
     if condition_uuid is not None:
-        condition = session.scalar(
-            select(Condition).where(Condition.uuid == condition_uuid, Condition.patient_id == patient.id)
+        condition = patient_row(
+            session=session, model=Condition, uuid=condition_uuid, patient=patient, what="condition"
         )
-        if condition is None:
-            raise NotFound(f"the patient has no condition {condition_uuid}", where="problem")
         if any(p.condition_id == condition.id for p in plan.problems):
             raise RuleViolation("the plan works on that condition already", where="problem")
     words = (text or "").strip() or (condition.display if condition is not None else "") or ""
@@ -740,13 +729,9 @@ def plan_suggestion_take(
     """Accept an assessment's suggestion into the plan, as a proposed goal or a referral (its words
     edited when ``text`` is given). Dismissing one is ``assessments.services.suggestion_decide``."""
     plan, patient = _open_plan(session, actor, plan_uuid)
-    suggestion = session.scalar(
-        select(AssessmentSuggestion).where(
-            AssessmentSuggestion.uuid == suggestion_uuid, AssessmentSuggestion.patient_id == patient.id
-        )
+    suggestion = patient_row(
+        session=session, model=AssessmentSuggestion, uuid=suggestion_uuid, patient=patient, what="suggestion"
     )
-    if suggestion is None:
-        raise NotFound(f"the patient has no suggestion {suggestion_uuid}", where="suggestion")
     words = (text or "").strip() or suggestion.text
     suggestion_decide(
         session=session,

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carenav.access import Actor, patient_scope, patient_visible
+from carenav.access import Actor, patient_row, patient_visible, record_in_reach
 from carenav.audit.services import audit_record
 from carenav.clock import today
 from carenav.db.mixins import LOCAL_SOURCE
-from carenav.errors import InvalidInput, NotFound, RuleViolation
+from carenav.errors import InvalidInput, RuleViolation
 from carenav.patients.models import CareTeamMember, Patient, RelatedPerson
 from carenav.patients.rules import CareTeamRole
 
@@ -37,13 +36,13 @@ def care_team_member_add(
         raise InvalidInput("a care-team member needs a name", where="care team")
     related_id = None
     if related_person_uuid is not None:
-        related = session.scalar(
-            select(RelatedPerson).where(
-                RelatedPerson.uuid == related_person_uuid, RelatedPerson.patient_id == patient.id
-            )
+        related = patient_row(
+            session=session,
+            model=RelatedPerson,
+            uuid=related_person_uuid,
+            patient=patient,
+            what="related person",
         )
-        if related is None:
-            raise NotFound(f"the patient has no related person {related_person_uuid}", where="care team")
         related_id = related.id
     member = CareTeamMember(
         org_id=patient.org_id,
@@ -68,14 +67,9 @@ def care_team_member_end(
     *, session: Session, actor: Actor, member_uuid: str, note: str | None = None
 ) -> CareTeamMember:
     """The member leaves the care team today (kept, with the period closed)."""
-    row = session.execute(
-        select(CareTeamMember, Patient)
-        .join(Patient, Patient.id == CareTeamMember.patient_id)
-        .where(CareTeamMember.uuid == member_uuid, patient_scope(actor))
-    ).first()
-    if row is None:
-        raise NotFound(f"no care-team member {member_uuid}", where="care team")
-    member, patient = row
+    member, patient = record_in_reach(
+        session=session, actor=actor, model=CareTeamMember, uuid=member_uuid, what="care-team member"
+    )
     if not member.active:
         raise RuleViolation(f"{member.name} has left the care team already", where="care team")
     member.active = False

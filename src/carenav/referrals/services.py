@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carenav.access import Actor, patient_scope, patient_visible
+from carenav.access import Actor, patient_row, patient_scope, patient_visible, record_in_reach
 from carenav.audit.services import audit_record
 from carenav.careplans.models import Goal
 from carenav.clock import now, today
@@ -63,10 +63,7 @@ def referral_create(
         )
     goal_id = None
     if goal_uuid is not None:
-        goal = session.scalar(select(Goal).where(Goal.uuid == goal_uuid, Goal.patient_id == patient.id))
-        if goal is None:
-            raise NotFound(f"the patient has no goal {goal_uuid}", where="referral goal")
-        goal_id = goal.id
+        goal_id = patient_row(session=session, model=Goal, uuid=goal_uuid, patient=patient, what="goal").id
     if expected_by is not None and expected_by < today():
         raise InvalidInput(f"expected by {expected_by}, which has passed", where="referral expected by")
     referral = Referral(
@@ -203,14 +200,7 @@ def referrals_overdue(*, session: Session, actor: Actor) -> list[Referral]:
 
 
 def _reach(session: Session, actor: Actor, referral_uuid: str) -> tuple[Referral, Patient]:
-    row = session.execute(
-        select(Referral, Patient)
-        .join(Patient, Patient.id == Referral.patient_id)
-        .where(Referral.uuid == referral_uuid, patient_scope(actor))
-    ).first()
-    if row is None:
-        raise NotFound(f"no referral {referral_uuid}", where="Referral")
-    return row[0], row[1]
+    return record_in_reach(session=session, actor=actor, model=Referral, uuid=referral_uuid, what="referral")
 
 
 def _audit(

@@ -8,11 +8,11 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carenav.access import Actor, patient_scope
+from carenav.access import Actor, record_in_reach
 from carenav.accounts.models import User
 from carenav.audit.services import audit_record
 from carenav.clock import now
-from carenav.errors import NotFound, RuleViolation
+from carenav.errors import RuleViolation
 from carenav.patients.models import CareTeamMember, Patient
 from carenav.patients.rules import CareTeamRole
 from carenav.tasks.models import PatientAlert, Task
@@ -161,13 +161,5 @@ def alert_clear(*, session: Session, actor: Actor, alert_uuid: str, note: str) -
 
 
 def _visible(session: Session, actor: Actor, model: type[T], uuid: str) -> tuple[T, Patient]:
-    """The task or alert with this uuid and its patient, if ``actor`` may see the patient (NotFound
-    otherwise, as for a uuid that does not exist)."""
-    row = session.scalar(
-        select(model)
-        .join(Patient, Patient.id == model.patient_id)
-        .where(model.uuid == uuid, patient_scope(actor))
-    )
-    if row is None:
-        raise NotFound(f"no {model.__name__} {uuid}", where=model.__name__)
-    return row, session.get_one(Patient, row.patient_id)
+    """The task or alert with this uuid and its patient, if ``actor`` may see the patient."""
+    return record_in_reach(session=session, actor=actor, model=model, uuid=uuid)

@@ -42,7 +42,7 @@ from carenav.tasks.rules import TaskStatus
 from carenav.tasks.services import alert_clear, task_finish
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
-from carenav.web.forms import form_choice
+from carenav.web.forms import form_choice, posted_form
 from carenav.web.names import patient_display_name
 from carenav.web.questionnaire_form import (
     FIELD,
@@ -61,14 +61,9 @@ router = APIRouter()
 FORM_STATE_EVENT = "carenav-form-state"
 
 
-async def posted_fields(request: Request) -> dict[str, list[str]]:
+def posted_fields(form: dict[str, list[str]] = Depends(posted_form)) -> dict[str, list[str]]:
     """The form's answer fields (``a:...``) as posted, every value of each."""
-    form = await request.form()
-    fields: dict[str, list[str]] = {}
-    for name, value in form.multi_items():
-        if name.startswith(FIELD) and isinstance(value, str):
-            fields.setdefault(name, []).append(value)
-    return fields
+    return {name: values for name, values in form.items() if name.startswith(FIELD)}
 
 
 # --- start ----------------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ class Card:
     template: str
     variable: str
     nodes: Callable[[PlanTree], Sequence[GoalNode | InterventionNode]]
+    measured: bool  # its card shows the latest measured value (goals; a step's card does not)
 
     def of(self, session: Session, login: Login, uuid: str) -> Item:
         """The item, if the actor may change its plan (NotFound otherwise)."""
@@ -79,7 +80,7 @@ class Card:
         self, request: Request, session: Session, login: Login, row: Item, *, editing: bool
     ) -> Response:
         plan, patient = plan_for_change(session, login.actor, plan_uuid_of(session, row.plan_id))
-        tree = plan_tree(plan, latest_measured(session=session, plan=plan))
+        tree = plan_tree(plan, latest_measured(session=session, plan=plan) if self.measured else {})
         node = next(n for n in self.nodes(tree) if n.row.id == row.id)
         context: dict[str, Any] = {
             self.variable: node,
@@ -98,7 +99,9 @@ class Card:
         return back_to_plan(plan, anchor=f"{self.anchor}-{row.uuid}")
 
 
-GOAL = Card(Goal, "goals", "goal", "careplans/_goal.html", "node", lambda t: [*t.goals(), *t.closed_goals])
+GOAL = Card(
+    Goal, "goals", "goal", "careplans/_goal.html", "node", lambda t: [*t.goals(), *t.closed_goals], True
+)
 STEP = Card(
     Intervention,
     "interventions",
@@ -106,6 +109,7 @@ STEP = Card(
     "careplans/_intervention.html",
     "step",
     lambda t: [*(s for g in t.goals() for s in g.interventions), *t.loose_interventions],
+    False,
 )
 
 
