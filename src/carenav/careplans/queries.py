@@ -4,8 +4,10 @@ measured goal, and the agreements recorded."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 from carenav.access import Actor, patient_visible
 from carenav.accounts.queries import user_display_names
 from carenav.audit.services import audit_record
-from carenav.careplans.models import CarePlan, CarePlanAgreement, CarePlanVersion, Goal
+from carenav.careplans.models import CarePlan, CarePlanAgreement, CarePlanVersion
 from carenav.careplans.services import ENTITY, plan_for_change
 from carenav.careplans.templates import measure_codes
 from carenav.careplans.versions import plan_diff
@@ -104,59 +106,59 @@ class Measured:
 
 
 def latest_measured(*, session: Session, plan: CarePlan) -> dict[int, Measured]:
-    """The latest final value of each measured goal's measure in the patient's record, by goal id."""
-    out: dict[int, Measured] = {}
-    for goal in plan.goals:
-        found = _latest(session, goal)
-        if found is not None:
-            out[goal.id] = found
-    return out
-
-
-def _latest(session: Session, goal: Goal) -> Measured | None:
-    """The newest value of the goal's measure: an observation of that code, or the component of a
-    panel (systolic blood pressure is a component of the blood pressure panel); equivalent codes count
-    (``templates.measure_codes``: Synthea's MDRD eGFR for a CKD-EPI 2021 goal)."""
-    if goal.measure_code is None:
-        return None
-    codes = measure_codes(goal.measure_system, goal.measure_code)
-    whole = (
-        select(Observation.value_quantity, Observation.value_unit, Observation.effective_at, Observation.id)
-        .where(
-            Observation.patient_id == goal.patient_id,
-            Observation.code_system == goal.measure_system,
-            Observation.code.in_(codes),
-            Observation.status.in_(FINAL),
-            Observation.value_quantity.is_not(None),
-        )
-        .order_by(Observation.effective_at.desc(), Observation.id.desc())
-        .limit(1)
-    )
+    """The latest final value of each measured goal's measure in the patient's record, by goal id: an
+    observation of that code, or the component of a panel (systolic blood pressure is a component of the
+    blood pressure panel); equivalent codes count (``templates.measure_codes``: Synthea's MDRD eGFR for a
+    CKD-EPI 2021 goal). Two queries for the whole plan, whatever its number of goals."""
+    wanted = {
+        goal.id: [
+            (goal.measure_system, code) for code in measure_codes(goal.measure_system, goal.measure_code)
+        ]
+        for goal in plan.goals
+        if goal.measure_code is not None
+    }
+    pairs = {pair for pairs in wanted.values() for pair in pairs}
+    if not pairs:
+        return {}
+    codes = sorted({code for _system, code in pairs})
+    final = (Observation.patient_id == plan.patient_id, Observation.status.in_(FINAL))
+    whole = select(
+        Observation.code_system, Observation.code, Observation.value_quantity, Observation.value_unit,
+        Observation.effective_at, Observation.id,
+    ).where(*final, Observation.code.in_(codes), Observation.value_quantity.is_not(None))  # fmt: skip
     part = (
         select(
+            ObservationComponent.code_system,
+            ObservationComponent.code,
             ObservationComponent.value_quantity,
             ObservationComponent.value_unit,
             Observation.effective_at,
             Observation.id,
         )
         .join(Observation, Observation.id == ObservationComponent.observation_id)
-        .where(
-            Observation.patient_id == goal.patient_id,
-            ObservationComponent.code_system == goal.measure_system,
-            ObservationComponent.code.in_(codes),
-            Observation.status.in_(FINAL),
-            ObservationComponent.value_quantity.is_not(None),
-        )
-        .order_by(Observation.effective_at.desc(), Observation.id.desc())
-        .limit(1)
+        .where(*final, ObservationComponent.code.in_(codes), ObservationComponent.value_quantity.is_not(None))
     )
-    found = [
-        row for row in (session.execute(whole).first(), session.execute(part).first()) if row is not None
-    ]
-    if not found:
-        return None
-    value, unit, at, _id = max(found, key=lambda r: (r[2] is not None, r[2] or datetime.min, r[3]))
-    return None if value is None else Measured(float(value), unit, at)
+    newest: dict[tuple[str | None, str | None], tuple[Any, ...]] = {}
+    for row in [*session.execute(whole), *session.execute(part)]:
+        key = (row[0], row[1])
+        if key in pairs and (key not in newest or _later(row, newest[key])):
+            newest[key] = tuple(row)
+    out: dict[int, Measured] = {}
+    for goal_id, goal_pairs in wanted.items():
+        found = [newest[pair] for pair in goal_pairs if pair in newest]
+        if found:
+            _system, _code, value, unit, at, _id = max(found, key=_recency)
+            out[goal_id] = Measured(float(value), unit, at)
+    return out
+
+
+def _recency(row: Sequence[Any]) -> tuple[bool, datetime, int]:
+    """Newest first by effective time (rows without one last), then by id."""
+    return (row[4] is not None, row[4] or datetime.min.replace(tzinfo=UTC), row[5])
+
+
+def _later(row: Sequence[Any], than: Sequence[Any]) -> bool:
+    return _recency(row) > _recency(than)
 
 
 def plan_contributors(*, session: Session, plan: CarePlan) -> list[str]:
