@@ -23,7 +23,9 @@ class Actor:
     """The principal of a request or job.
 
     ``kind``: user (a person signed in, or their API token), operator (the CLI), system (a feed or job).
-    ``user_id`` and ``role`` are set for users; ``team_id`` for care managers and supervisors in a team.
+    ``user_id`` and ``role`` are set for users; ``team_id`` for care managers and supervisors in a team;
+    ``partner_organization_id`` for a partner (a community organization of the resource directory,
+    which reaches no patient, only the referrals sent to it: ``referrals.services.referral_scope``).
     """
 
     org_id: int
@@ -35,6 +37,7 @@ class Actor:
     client_addr: str | None = None
     channel: str = "web"
     scopes: frozenset[str] = field(default_factory=frozenset)
+    partner_organization_id: int | None = None
 
     @classmethod
     def operator(cls, org_id: int, label: str = "cli") -> Actor:
@@ -58,7 +61,8 @@ def patient_scope(actor: Actor) -> ColumnElement[bool]:
     - operators, jobs and admins: every patient of their organization;
     - care managers: the patients on their caseload (an active care-team membership naming them);
     - supervisors: their own caseload and that of every member of their team;
-    - auditors and anyone else: no patient (auditors read the audit trail, not the record).
+    - auditors, partners and anyone else: no patient (auditors read the audit trail, not the record;
+      partners the referrals sent to them).
     """
     in_org = Patient.org_id == actor.org_id
     if actor.sees_whole_organization:

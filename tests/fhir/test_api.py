@@ -78,7 +78,9 @@ def test_capability_statement_is_public_valid_and_lists_what_is_routed(api: Api,
         "CarePlan": None,  # nor a care plan: test_care_plans.py reads CarePlan, Goal and Task
         "Goal": None,
         "Task": None,
+        "ServiceRequest": None,  # test_referrals_fhir.py reads ServiceRequest and updates Task
     }
+    assert {"code": "update"} in resources["Task"]["interaction"]
     readable = [t for t, r in resources.items() if {"code": "read"} in r["interaction"]]
     assert set(readable) == set(examples)
     for resource_type in readable:

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from carenav.access import Actor
 from carenav.careplans.models import CarePlan, Goal, Intervention
 from carenav.ingest.fhir.driver import ImportLimits, fhir_import
-from carenav.patients.models import CareTeamMember, Patient
+from carenav.patients.models import CareTeamMember, Medication, Patient
+from carenav.patients.rules import RXNORM
 from tests.builders import make_org
 from tests.web.conftest import page_csrf, sign_in
 from tests.web.users import assign, make_user
@@ -137,7 +138,11 @@ def test_a_plan_from_the_suggested_template_edited_agreed_printed_and_in_the_his
     assert "Maria Durgan: Low-salt eating" in text
     assert "Call first: Casey Morgan" in text
     assert "call 911" in text
-    assert "My medicines" in text
+    medicines = text.split("My medicines What When Why ")[1].split("Who to call")[0]
+    assert "Metoprolol succinate 100 mg extended-release tablet (Toprol)" in medicines
+    assert "Diphenhydramine hydrochloride 25 mg tablet Only when needed" in medicines
+    assert "Ask your care team what it is for" in medicines, "Synthea's reasons are not in the record"
+    assert "MG" not in medicines
 
     history = unescape(client.get(f"{path}/history").text)
     assert 'Goal "Blood pressure under 130/80": target "< 130 mm[Hg]" → "< 140 mm[Hg]"' in history
@@ -208,3 +213,49 @@ def test_a_review_moves_the_next_review_a_year_on_and_an_overdue_one_says_so(
     assert plan.next_review_on == plan.last_reviewed_on.replace(year=plan.last_reviewed_on.year + 1)
     assert "(review overdue)" not in client.get(path).text
     assert "plan reviewed: with Dennis" in client.get(f"{path}/history").text
+
+
+def test_the_printed_medicines_say_what_when_and_why_in_plain_words(
+    client: TestClient, dennis: Patient, session: Session
+) -> None:
+    session.add_all(
+        [
+            Medication(
+                org_id=dennis.org_id,
+                patient_id=dennis.id,
+                source_system="test",
+                source_id=f"{dennis.uuid}/lisinopril",
+                status="active",
+                code_system=RXNORM,
+                code="314076",
+                display="Lisinopril 10 MG Oral Tablet",
+                dosage_text="1 tab PO qd",
+                reason_code="38341003",
+                reason_display="Hypertension",
+            ),
+            Medication(
+                org_id=dennis.org_id,
+                patient_id=dennis.id,
+                source_system="test",
+                source_id=f"{dennis.uuid}/warfarin",
+                status="on-hold",
+                code_system=RXNORM,
+                code="855332",
+                display="Warfarin Sodium 5 MG Oral Tablet",
+            ),
+        ]
+    )
+    session.commit()
+    sign_in(client, "casey.cm")
+    path = _start(client, dennis)
+    pdf = client.get(f"{path}/print")
+    text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages))
+    medicines = text.split("My medicines What When Why ")[1].split("Who to call")[0]
+    assert "Lisinopril 10 mg tablet 1 tablet by mouth once a day High blood pressure" in medicines
+    assert medicines.index("Lisinopril") < medicines.index("Diphenhydramine") < medicines.index("Warfarin"), (
+        "taken regularly, then when needed, then on hold"
+    )
+    assert (
+        "Warfarin sodium 5 mg tablet On hold: do not take it until your care team tells you to start again"
+        in medicines
+    )

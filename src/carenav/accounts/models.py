@@ -39,6 +39,10 @@ class User(KeyMixin, TenantMixin, Base):
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    partner_organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("resource_organizations.id", ondelete="SET NULL"), index=True
+    )
+    """For a partner: the directory's organization it speaks for (it reaches the referrals sent to it)."""
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_login_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,11 +11,15 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
     AUDITOR = "auditor"
+    PARTNER = "partner"
+    """A community organization of the resource directory receiving referrals: it reaches, over the FHIR
+    API only, the referrals sent to it (never the web screens, never the rest of the record)."""
 
 
 class TokenScope(StrEnum):
     """What an API token may do over the FHIR facade: ``fhir:read`` reads and searches; ``fhir:write``
-    creates (QuestionnaireResponse); ``fhir:export`` is kept for a bulk ``$export`` endpoint."""
+    creates (QuestionnaireResponse) and updates (a referral's Task); ``fhir:export`` is kept for a bulk
+    ``$export`` endpoint."""
 
     FHIR_READ = "fhir:read"
     FHIR_WRITE = "fhir:write"

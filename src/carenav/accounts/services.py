@@ -22,6 +22,7 @@ from carenav.clock import now, today
 from carenav.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from carenav.patients.models import CareTeamMember
 from carenav.patients.rules import CareTeamRole
+from carenav.resources.models import ResourceOrganization
 
 DEFAULT_ORG_SLUG = "default"
 
@@ -121,9 +122,11 @@ def user_create(
     password: str,
     display_name: str | None = None,
     team_name: str | None = None,
+    partner_organization: str | None = None,
 ) -> User:
     """A new user of the actor's organization. Care managers and supervisors may belong to a team
-    (a supervisor leads the team named); admins and auditors may not."""
+    (a supervisor leads the team named); admins and auditors may not. A partner speaks for one
+    organization of the resource directory (``partner_organization``: its id), and only a partner does."""
     _require_user_admin(actor)
     problem = username_problem(username)
     if problem:
@@ -135,6 +138,7 @@ def user_create(
         raise InvalidInput(f"unknown role {role!r}; choose one of {choices}", where="role") from None
     if team_name and role_value not in {Role.CARE_MANAGER, Role.SUPERVISOR}:
         raise InvalidInput("only care managers and supervisors belong to a team", where="team")
+    partner_id = _partner_organization_id(session, actor, role_value, partner_organization)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"the username {username!r} is taken", where="username")
     org = session.get_one(Organization, actor.org_id)
@@ -145,6 +149,7 @@ def user_create(
         display_name=(display_name or username).strip(),
         role=role_value.value,
         team_id=team.id if team else None,
+        partner_organization_id=partner_id,
         password_hash=password_hash(password),
         active=True,
         failed_login_count=0,
@@ -204,6 +209,33 @@ def user_unlock(*, session: Session, actor: Actor, username: str) -> User:
     return user
 
 
+def _partner_organization_id(
+    session: Session, actor: Actor, role: Role, organization_uuid: str | None
+) -> int | None:
+    if role is not Role.PARTNER:
+        if organization_uuid:
+            raise InvalidInput(
+                "only a partner speaks for a directory organization", where="partner organization"
+            )
+        return None
+    if not organization_uuid:
+        raise InvalidInput(
+            "a partner needs the id of the directory organization it speaks for "
+            "(carenav resources search --json shows each organization's id)",
+            where="partner organization",
+        )
+    found = session.scalar(
+        select(ResourceOrganization.id).where(
+            ResourceOrganization.uuid == organization_uuid, ResourceOrganization.org_id == actor.org_id
+        )
+    )
+    if found is None:
+        raise NotFound(
+            f"no organization {organization_uuid} in the resource directory", where="partner organization"
+        )
+    return found
+
+
 def user_actor(user: User, *, client_addr: str | None = None, channel: str = "web") -> Actor:
     """The ``Actor`` a signed-in user acts as."""
     return Actor(
@@ -215,6 +247,7 @@ def user_actor(user: User, *, client_addr: str | None = None, channel: str = "we
         team_id=user.team_id,
         client_addr=client_addr,
         channel=channel,
+        partner_organization_id=user.partner_organization_id,
     )
 
 
@@ -233,7 +266,7 @@ class LoginAttempt:
     """The outcome of a login. ``user`` is set only on success; failures never say why to the person."""
 
     user: User | None
-    reason: str  # ok | unknown-user | inactive | locked | bad-password
+    reason: str  # ok | unknown-user | inactive | api-only | locked | bad-password
 
 
 def _audit_login(
@@ -291,6 +324,17 @@ def user_authenticate(
             client_addr=client_addr,
         )
         return LoginAttempt(None, "inactive")
+    if user.role == Role.PARTNER:
+        _password_matches(None, password)
+        _audit_login(
+            session,
+            user=user,
+            username=user.username,
+            action="login-failed",
+            detail="a partner reaches carenav over the FHIR API only",
+            client_addr=client_addr,
+        )
+        return LoginAttempt(None, "api-only")
     if user.locked_until is not None:
         if user.locked_until > instant:
             _password_matches(None, password)

@@ -27,7 +27,7 @@ from carenav.assessments.rules import (
     assessment_transition,
     respondent_problem,
 )
-from carenav.audit.services import audit_record
+from carenav.audit.services import audit_patient_row, audit_record
 from carenav.clock import now
 from carenav.errors import InvalidInput, RuleViolation
 from carenav.patients.models import Patient
@@ -243,15 +243,7 @@ def _stored(
 def _audit(
     session: Session, actor: Actor, patient: Patient, assessment: Assessment, action: str, detail: str
 ) -> None:
-    audit_record(
-        session=session,
-        actor=actor,
-        action=action,
-        patient_uuid=patient.uuid,
-        entity_type="Assessment",
-        entity_id=assessment.uuid,
-        detail=detail,
-    )
+    audit_patient_row(session, actor, patient.uuid, assessment, action, detail)
 
 
 def suggestion_decide(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,21 @@ def audit_record(
     )
     session.add(event)
     return event
+
+
+def audit_patient_row(
+    session: Session, actor: Actor, patient_uuid: str, row: Any, action: str, detail: str | None = None
+) -> AuditEvent:
+    """An audit row about a row of a patient's record, named by its table's class and its public id."""
+    return audit_record(
+        session=session,
+        actor=actor,
+        action=action,
+        patient_uuid=patient_uuid,
+        entity_type=type(row).__name__,
+        entity_id=row.uuid,
+        detail=detail,
+    )
 
 
 def audit_patients_listed(

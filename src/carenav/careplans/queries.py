@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from carenav.access import Actor, patient_visible
 from carenav.accounts.queries import user_display_names
 from carenav.audit.services import audit_record
-from carenav.careplans.models import CarePlan, CarePlanAgreement, CarePlanVersion
+from carenav.careplans.models import CarePlan, CarePlanAgreement, CarePlanVersion, Goal
+from carenav.careplans.rules import OPEN_GOAL, OPEN_PLAN
 from carenav.careplans.services import ENTITY, plan_for_change
 from carenav.careplans.templates import measure_codes
 from carenav.careplans.versions import plan_diff
@@ -33,6 +34,23 @@ def plans_for_patient(*, session: Session, actor: Actor, patient_uuid: str) -> l
             select(CarePlan)
             .where(CarePlan.patient_id == patient.id)
             .order_by(closed, CarePlan.period_start.desc(), CarePlan.id.desc())
+        )
+    )
+
+
+def open_goals(*, session: Session, patient: Patient) -> list[Goal]:
+    """The goals a referral, a step or an alternative may serve: the open goals of the patient's open plans,
+    in plan order."""
+    return list(
+        session.scalars(
+            select(Goal)
+            .join(CarePlan, CarePlan.id == Goal.plan_id)
+            .where(
+                CarePlan.patient_id == patient.id,
+                CarePlan.status.in_([s.value for s in OPEN_PLAN]),
+                Goal.lifecycle.in_([s.value for s in OPEN_GOAL]),
+            )
+            .order_by(CarePlan.id, Goal.id)
         )
     )
 

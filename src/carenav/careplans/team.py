@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_row, patient_visible, record_in_reach
-from carenav.audit.services import audit_record
+from carenav.audit.services import audit_patient_row
 from carenav.clock import today
 from carenav.db.mixins import LOCAL_SOURCE
 from carenav.errors import InvalidInput, RuleViolation
@@ -88,12 +88,4 @@ def care_team_member_end(
 def _audit(
     session: Session, actor: Actor, patient: Patient, member: CareTeamMember, action: str, detail: str
 ) -> None:
-    audit_record(
-        session=session,
-        actor=actor,
-        action=action,
-        patient_uuid=patient.uuid,
-        entity_type="CareTeamMember",
-        entity_id=member.uuid,
-        detail=detail,
-    )
+    audit_patient_row(session, actor, patient.uuid, member, action, detail)

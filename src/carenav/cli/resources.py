@@ -24,14 +24,18 @@ def resources_group() -> None:
 
 
 @resources_group.command("import")
-@click.argument("path", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--source", default=None, help="The directory's name (default: the folder's name).")
+@click.argument("path", type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--source",
+    default=None,
+    help="The directory's name (default: the folder's name, or the JSON file's folder's).",
+)
 @org_option
 @fails_cleanly
 def resources_import_command(path: Path, source: str | None, org_slug: str | None) -> None:
-    """Import an HSDS folder (1.1 or 3.0 CSV, with or without datapackage.json) and print a JSON summary:
-    counts per table, and every row refused or kept with a gap, with its file, line and reason. Importing
-    the same directory again updates it."""
+    """Import an HSDS folder (1.1 or 3.0 CSV, with or without datapackage.json, or 3.0 JSON) or one HSDS 3.0
+    JSON file, and print a JSON summary: counts per table, and every row refused or kept with a gap, with
+    its file, line (JSON: its path) and reason. Importing the same directory again updates it."""
     with open_database() as db:
         actor = operator_for(db, org_slug, "resources-import")
         with db.transaction() as session:
@@ -53,6 +57,12 @@ def resources_import_command(path: Path, source: str | None, org_slug: str | Non
 @click.option(
     "--within", "within_miles", type=click.FloatRange(0), default=None, help="Only within so many miles."
 )
+@click.option(
+    "--income-fpl",
+    type=click.IntRange(0, 1000),
+    default=None,
+    help="The household's income in percent of the federal poverty level: drops services with a lower limit.",
+)
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
 @org_option
 @json_option
@@ -64,12 +74,22 @@ def resources_search_command(
     age: int | None,
     open_now: bool,
     within_miles: float | None,
+    income_fpl: int | None,
     limit: int,
     org_slug: str | None,
     as_json: bool,
 ) -> None:
     """Search the directory as the screen does: services meeting a need, nearest first."""
-    criteria = Criteria(need, zip_code, language, age, open_now, within_miles, limit)
+    criteria = Criteria(
+        need,
+        zip_code,
+        language,
+        age,
+        open_now,
+        within_miles,
+        income_fpl=income_fpl,
+        limit=limit,
+    )
     with open_database() as db:
         actor = operator_for(db, org_slug, "resources-search")
         with db.transaction() as session:

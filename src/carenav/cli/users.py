@@ -55,6 +55,11 @@ def users_group() -> None:
 )
 @click.option("--display-name", default=None, help="The name shown on screen (default: the username).")
 @click.option("--team", default=None, help="Team of a care manager, or the team a supervisor leads.")
+@click.option(
+    "--partner-organization",
+    default=None,
+    help="For a partner: the id of the directory organization it speaks for (resources search --json).",
+)
 @password_stdin_option
 @org_option
 @json_option
@@ -64,6 +69,7 @@ def users_add(
     role: str,
     display_name: str | None,
     team: str | None,
+    partner_organization: str | None,
     password_stdin: bool,
     org_slug: str | None,
     as_json: bool,
@@ -79,6 +85,7 @@ def users_add(
             password=password,
             display_name=display_name,
             team_name=team,
+            partner_organization=partner_organization,
         )
         result = {"username": user.username, "role": user.role, "team": team, "uuid": user.uuid}
     if as_json:

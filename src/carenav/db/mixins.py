@@ -1,11 +1,11 @@
-"""Columns shared by the record tables: keys, stable public ids, provenance, tenancy."""
+"""Columns shared by the record tables: keys, stable public ids, provenance, tenancy, kept documents."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from carenav.clock import now
@@ -22,6 +22,19 @@ class KeyMixin:
     uuid: Mapped[str] = mapped_column(UUIDString, unique=True, default=new_uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class DocumentMixin:
+    """A file kept with a record (``carenav.documents``: what is kept, up to what size): its clean name, kind,
+    size, SHA-256, content (loaded only when read), what it is, and who added it."""
+
+    filename: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(String(200))
 
 
 class TenantMixin:

@@ -11,7 +11,9 @@ def load_all_models() -> MetaData:
     import carenav.accounts.models
     import carenav.assessments.models
     import carenav.audit.models
+    import carenav.authorizations.models
     import carenav.careplans.models
+    import carenav.education.models
     import carenav.feeds.models
     import carenav.patients.models
     import carenav.programs.models

@@ -1,5 +1,6 @@
-"""The FHIR R4 REST facade under /fhir/R4: reads and searches, QuestionnaireResponse create, bearer-token
-access, errors as OperationOutcome.
+"""The FHIR R4 REST facade under /fhir/R4: reads and searches, QuestionnaireResponse create, the update of
+a referral's fulfilment Task (by the organization it was sent to), bearer-token access, errors as
+OperationOutcome.
 
 Routes parse the request, call the patient queries (which check access and audit) and map rows with
 the pure mappers; a create reads the body (``fhir/submissions.py``) and calls the services
@@ -40,6 +41,7 @@ from carenav.fhir.mappers.questionnaire_response import (
     QUESTIONNAIRE_RESPONSE,
     questionnaire_response_resource,
 )
+from carenav.fhir.mappers.referral import SERVICE_REQUEST
 from carenav.fhir.mappers.task import TASK
 from carenav.fhir.outcome import operation_outcome, outcome_for_error, status_for_error
 from carenav.fhir.questionnaire_responses import (
@@ -50,6 +52,7 @@ from carenav.fhir.questionnaire_responses import (
 )
 from carenav.fhir.questionnaires import QUESTIONNAIRE, questionnaire_resource, questionnaire_search
 from carenav.fhir.references import refs_for
+from carenav.fhir.referrals import referral_task_update, service_request_read, service_request_search
 from carenav.fhir.resources import CARE_TEAM, CARE_TEAM_MODEL, RESOURCE_KINDS, ResourceKind
 from carenav.fhir.search import (
     SEARCH_PARAMETERS,
@@ -190,6 +193,9 @@ def fhir_router() -> APIRouter:
         "/{resource_type}/{resource_id}", read, methods=["GET"], response_class=FHIRJSONResponse
     )
     router.add_api_route(
+        f"/{TASK}/{{resource_id}}", update_task, methods=["PUT"], response_class=FHIRJSONResponse
+    )
+    router.add_api_route(
         "/{path:path}",
         unsupported,
         methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
@@ -200,6 +206,7 @@ def fhir_router() -> APIRouter:
 
 READABLE_TYPES = sorted([*RESOURCE_KINDS, CARE_TEAM, TASK, QUESTIONNAIRE, QUESTIONNAIRE_RESPONSE])
 CREATABLE_TYPES = [QUESTIONNAIRE_RESPONSE]
+UPDATABLE_TYPES = [TASK]
 OPERATIONS = {"Patient": [("everything", EVERYTHING)]}
 
 
@@ -212,6 +219,7 @@ def metadata(request: Request) -> FHIRJSONResponse:
             published_at=now(),
             readable_types=READABLE_TYPES,
             creatable_types=CREATABLE_TYPES,
+            updatable_types=UPDATABLE_TYPES,
             operations=OPERATIONS,
         )
     )
@@ -223,7 +231,8 @@ def unsupported(path: str, request: Request) -> FHIRJSONResponse:
         return FHIRJSONResponse(
             operation_outcome(
                 f"{request.method} {PREFIX}/{path} is not supported: the facade reads "
-                "(read, search, Patient/$everything) and creates QuestionnaireResponses only",
+                "(read, search, Patient/$everything), creates QuestionnaireResponses and updates the Tasks "
+                "of referrals only",
                 code="not-supported",
             ),
             status_code=405,
@@ -253,6 +262,8 @@ def read_resource(ctx: Facade, resource_type: str, resource_id: str) -> FHIRDict
         return questionnaire_response_read(session=session, actor=actor, resource_id=resource_id)
     if resource_type == TASK:
         return task_read(session=session, actor=actor, resource_id=resource_id)
+    if resource_type == SERVICE_REQUEST:
+        return service_request_read(session=session, actor=actor, resource_id=resource_id)
     if resource_type == CARE_TEAM:
         members = record_list(session=session, actor=actor, patient_uuid=resource_id, model=CARE_TEAM_MODEL)
         if not members.items:
@@ -470,6 +481,9 @@ SEARCHES: dict[str, Callable[[Facade, SearchRequest], SearchResult]] = {
     "CarePlan": search_care_plans,
     "Goal": search_goals,
     TASK: lambda ctx, query: task_search(session=ctx.session, actor=ctx.actor, query=query),
+    SERVICE_REQUEST: lambda ctx, query: service_request_search(
+        session=ctx.session, actor=ctx.actor, query=query
+    ),
 }
 assert set(SEARCHES) == set(SEARCH_PARAMETERS), "every searchable type needs a search function"
 
@@ -561,3 +575,15 @@ def create_questionnaire_response(ctx: WritingFacadeDep, body: BodyDep) -> FHIRJ
     resource = questionnaire_response_resource(assessment, refs_for(ctx.session, [assessment]))
     location = f"{ctx.base}/{QUESTIONNAIRE_RESPONSE}/{assessment.uuid}"
     return FHIRJSONResponse(resource, status_code=201, headers={"Location": location})
+
+
+# --- update ---------------------------------------------------------------------------------------
+
+
+def update_task(resource_id: str, ctx: WritingFacadeDep, body: BodyDep) -> FHIRJSONResponse:
+    """``PUT Task/<id>``: the organization a referral was sent to records its progress on the referral's
+    fulfilment Task (``fhir/referrals.py``); 200 with the Task as it now is. Only referral Tasks are
+    updated; the care plan's steps change in carenav."""
+    return FHIRJSONResponse(
+        referral_task_update(session=ctx.session, actor=ctx.actor, resource_id=resource_id, body=body)
+    )

@@ -27,10 +27,11 @@ def capability_statement(
     readable_types: list[str],
     operations: dict[str, list[tuple[str, str]]],
     creatable_types: Sequence[str] = (),
+    updatable_types: Sequence[str] = (),
 ) -> dict[str, Any]:
     """``readable_types``: types with a read interaction; searches come from ``SEARCH_PARAMETERS``;
-    ``creatable_types``: types with a create interaction (POST); ``operations``: per type, (name,
-    definition) of the operations routed."""
+    ``creatable_types``: types with a create interaction (POST); ``updatable_types``: with update (PUT);
+    ``operations``: per type, (name, definition) of the operations routed."""
     resources = []
     for resource_type in sorted(set(readable_types) | set(SEARCH_PARAMETERS) | set(creatable_types)):
         interactions = []
@@ -38,6 +39,8 @@ def capability_statement(
             interactions.append({"code": "read"})
         if resource_type in creatable_types:
             interactions.append({"code": "create"})
+        if resource_type in updatable_types:
+            interactions.append({"code": "update"})
         entry: dict[str, Any] = {"type": resource_type}
         params = SEARCH_PARAMETERS.get(resource_type, ())
         if params:

@@ -154,6 +154,7 @@ EXPORTERS: list[Exporter] = [
     _table("Procedure"),
     _table("CarePlan"),
     _table("Goal"),
+    _table("ServiceRequest"),
     TaskExporter(),
     TableExporter(
         QUESTIONNAIRE_RESPONSE_KIND

@@ -35,6 +35,7 @@ from carenav.fhir.mappers.questionnaire_response import (
     QUESTIONNAIRE_RESPONSE,
     questionnaire_response_resource,
 )
+from carenav.fhir.mappers.referral import service_request_resource
 from carenav.fhir.mappers.related_person import related_person_resource
 from carenav.patients.models import (
     Allergy,
@@ -50,6 +51,7 @@ from carenav.patients.models import (
     Procedure,
     RelatedPerson,
 )
+from carenav.referrals.models import Referral
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
         ResourceKind("Procedure", Procedure, procedure_resource),
         ResourceKind("CarePlan", CarePlan, care_plan_resource),
         ResourceKind("Goal", Goal, goal_resource),
+        ResourceKind("ServiceRequest", Referral, service_request_resource),
     )
 }
 

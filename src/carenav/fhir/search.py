@@ -94,7 +94,12 @@ SEARCH_PARAMETERS: dict[str, tuple[SearchParameter, ...]] = {
         ),
     ),
     "Task": (
-        SearchParameter("patient", "reference", "The patient (required): id or Patient/id."),
+        SearchParameter(
+            "patient",
+            "reference",
+            "The patient: id or Patient/id (required, except for a partner organization's token, which "
+            "searches the fulfilment Tasks of the referrals sent to it).",
+        ),
         SearchParameter(
             "status",
             "token",
@@ -105,8 +110,18 @@ SEARCH_PARAMETERS: dict[str, tuple[SearchParameter, ...]] = {
             "code",
             "token",
             "A care-plan step's kind, https://carenav.org/fhir/CodeSystem/intervention-kind: education, "
-            "medication-management, monitoring, referral, coordination, self-management, social-service.",
+            "medication-management, monitoring, referral, coordination, self-management, social-service; "
+            "or http://hl7.org/fhir/CodeSystem/task-code|fulfill, the Tasks tracking referrals.",
         ),
+    ),
+    "ServiceRequest": (
+        SearchParameter(
+            "patient",
+            "reference",
+            "The patient: id or Patient/id (required, except for a partner organization's token, which "
+            "searches the referrals sent to it).",
+        ),
+        SearchParameter("status", "token", "draft, active, completed, revoked."),
     ),
 }
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse as R4QuestionnaireResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from carenav.assessments.instruments import Instrument, instruments
 from carenav.assessments.rules import AssessmentStatus, Channel
@@ -58,8 +58,8 @@ class Submission:
 def submission_read(body: bytes) -> Submission:
     """The body of ``POST QuestionnaireResponse``: JSON, valid FHIR R4, with a Patient subject, a shipped
     Questionnaire and status in-progress or completed."""
-    resource = _json_resource(body)
-    _check_structure(resource)
+    resource = json_resource(body, QR)
+    check_structure(resource, R4QuestionnaireResponse)
     complete = _creatable_status(resource.get("status"))
     patient_uuid = _subject(resource.get("subject"))
     return Submission(
@@ -72,36 +72,40 @@ def submission_read(body: bytes) -> Submission:
     )
 
 
-def _json_resource(body: bytes) -> dict[str, Any]:
+def json_resource(body: bytes, resource_type: str) -> dict[str, Any]:
+    """The body as a JSON resource of ``resource_type``; InvalidInput naming what is wrong otherwise."""
     if not body.strip():
-        raise InvalidInput(f"send a {QR} as the JSON body", where="body")
+        raise InvalidInput(f"send a {resource_type} as the JSON body", where="body")
     try:
         resource = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"the body is not JSON ({exc})", where="body") from None
     if not isinstance(resource, dict):
-        raise InvalidInput(f"the body must be a {QR} (a JSON object)", where="body")
-    if resource.get("resourceType") != QR:
+        raise InvalidInput(f"the body must be a {resource_type} (a JSON object)", where="body")
+    if resource.get("resourceType") != resource_type:
         raise InvalidInput(
-            f"expected a {QR}, got resourceType {resource.get('resourceType')!r}", where=f"{QR}.resourceType"
+            f"expected a {resource_type}, got resourceType {resource.get('resourceType')!r}",
+            where=f"{resource_type}.resourceType",
         )
     return resource
 
 
-def _check_structure(resource: dict[str, Any]) -> None:
-    """Valid FHIR R4 (checked with the R4B model, whose QuestionnaireResponse is R4's, docs/fhir.md)."""
+def check_structure(resource: dict[str, Any], model: type[BaseModel]) -> None:
+    """Valid FHIR R4, checked with the R4B model of the type (the same as R4's for the types we take,
+    docs/fhir.md); ResourceInvalid with one issue per element at fault."""
+    resource_type = str(resource.get("resourceType"))
     try:
-        R4QuestionnaireResponse.model_validate(resource)
+        model.model_validate(resource)
     except ValidationError as exc:
         issues = [
-            Issue(_path(error["loc"]), _structure_message(error["type"], error["msg"]))
+            Issue(_path(resource_type, error["loc"]), _structure_message(error["type"], error["msg"]))
             for error in exc.errors()
         ]
-        raise ResourceInvalid(issues, where=QR) from None
+        raise ResourceInvalid(issues, where=resource_type) from None
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    path = QR
+def _path(root: str, loc: tuple[int | str, ...]) -> str:
+    path = root
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path

@@ -1,11 +1,12 @@
 """Task over the facade: read, search, ``$everything`` and export, over every table whose rows are Tasks.
 
-Today one table holds Tasks: the interventions of care plans. Issue 7 adds the tasks of transitions of
-care, from a table of their own. Each table is a ``TaskSource`` in ``TASK_SOURCES``: how to find a row by
-id (through the patient gate, audited), its rows of one patient matching a search as ``(at, id)`` keys,
-how to load rows by key, and its mapper. Searches page over the union of every source's keys in SQL
-(``merged_page``: newest first, one total), so a new source is one more ``TaskSource`` registered with
-``register_task_source`` — the search, ``$everything``, the read and the export take it as they are.
+Two tables hold Tasks today: the interventions of care plans, and referrals (the Task that tracks a
+referral's fulfilment, ``fhir/referrals.py``). Issue 7 adds the tasks of transitions of care. Each table is
+a ``TaskSource`` in ``TASK_SOURCES``: how to find a row by id (through the patient gate, audited), its rows
+of one patient matching a search as ``(at, id)`` keys, how to load rows by key, and its mapper. Searches
+page over the union of every source's keys in SQL (``merged_page``: newest first, one total), so a new
+source is one more ``TaskSource`` registered with ``register_task_source`` — the search, ``$everything``,
+the read and the export take it as they are.
 """
 
 from __future__ import annotations
@@ -19,14 +20,18 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_visible
+from carenav.accounts.rules import Role
 from carenav.careplans.models import Intervention
 from carenav.careplans.record_queries import care_record_read, intervention_keys, interventions_by_key
 from carenav.errors import NotFound
 from carenav.fhir.mappers.common import FHIRDict, Refs
+from carenav.fhir.mappers.referral import TASK_CODE_SYSTEM, referral_task_resource
 from carenav.fhir.mappers.task import INTERVENTION_KIND_SYSTEM, TASK, task_resource
 from carenav.fhir.references import refs_for
+from carenav.fhir.referrals import partner_task_search, referral_keys, referral_task_read, referrals_by_key
 from carenav.fhir.search import SearchRequest, required_patient, token_codes, token_matches
 from carenav.patients.clinical_queries import CodeMatch, RecordPage, RowSource, merged_page
+from carenav.referrals.models import Referral
 
 TASK_STATUS = "http://hl7.org/fhir/task-status"
 
@@ -68,6 +73,13 @@ def _intervention_read(session: Session, actor: Actor, resource_id: str) -> Inte
     return row
 
 
+def _referral_keys(patient_id: int, criteria: TaskCriteria) -> Select[datetime, int]:
+    fulfil = not criteria.codes or any(
+        m.code == "fulfill" and m.system in (None, TASK_CODE_SYSTEM) for m in criteria.codes
+    )
+    return referral_keys(patient_id, criteria.statuses, fulfil)
+
+
 TASK_SOURCES: list[TaskSource] = [
     TaskSource(
         entity="Intervention",
@@ -76,7 +88,15 @@ TASK_SOURCES: list[TaskSource] = [
         load=interventions_by_key,
         read=_intervention_read,
         to_fhir=task_resource,
-    )
+    ),
+    TaskSource(
+        entity="Referral",
+        model=Referral,
+        keys=_referral_keys,
+        load=referrals_by_key,
+        read=referral_task_read,
+        to_fhir=referral_task_resource,
+    ),
 ]
 
 
@@ -132,7 +152,10 @@ def _keys_of(source: TaskSource, criteria: TaskCriteria) -> Callable[[int], Sele
 
 
 def task_search(*, session: Session, actor: Actor, query: SearchRequest) -> tuple[list[FHIRDict], int]:
-    """``GET Task?patient=...&status=...&code=...``."""
+    """``GET Task?patient=...&status=...&code=...`` (a partner: ``Task?status=...``, the fulfilment Tasks
+    of the referrals sent to it)."""
+    if actor.role == Role.PARTNER:
+        return partner_task_search(session=session, actor=actor, query=query)
     patient_uuid = required_patient(query)
     status_text = query.first("status")
     statuses = token_codes(status_text, system=TASK_STATUS, where="Task?status") if status_text else []

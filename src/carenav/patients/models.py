@@ -277,7 +277,11 @@ class ObservationComponent(Base):
 
 
 class Medication(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
-    """A medication order or statement (FHIR MedicationRequest), RxNorm coded where the source allows."""
+    """A medication order or statement (FHIR MedicationRequest), RxNorm coded where the source allows.
+
+    ``dosage_instruction``: the order's first FHIR ``Dosage`` as received (timing, dose, as needed...);
+    ``dosage_text`` and ``as_needed`` repeat two of its elements. ``reason_code``/``reason_display``: the
+    order's ``reasonCode``, else the Condition its ``reasonReference`` names in the same bundle."""
 
     __tablename__ = "medications"
 
@@ -290,6 +294,7 @@ class Medication(KeyMixin, SourceMixin, PatientOwnedMixin, Base):
     authored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dosage_text: Mapped[str | None] = mapped_column(Text)
     as_needed: Mapped[bool | None] = mapped_column(Boolean)
+    dosage_instruction: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     requester: Mapped[str | None] = mapped_column(String(300))
     reason_code: Mapped[str | None] = mapped_column(String(CODE))
     reason_display: Mapped[str | None] = mapped_column(String(DISPLAY))

@@ -69,6 +69,11 @@ REFERRAL_MOVES: Mapping[ReferralStatus, frozenset[ReferralStatus]] = {
     _R.CANCELLED: frozenset(),
 }
 CLOSED = frozenset({_R.DECLINED, _R.COMPLETED, _R.CANCELLED})
+RECEIVER_STEPS = frozenset(
+    {_R.RECEIVED, _R.ACCEPTED, _R.DECLINED, _R.IN_PROGRESS, _R.COMPLETED, _R.CANCELLED}
+)
+"""The steps the organization a referral is sent to may take itself (over FHIR, with its own token); the
+referring care team takes any step (sending, and recording what the organization said on the phone)."""
 NEEDS_NOTE = frozenset({_R.DECLINED, _R.CANCELLED, _R.COMPLETED})  # a reason, or the outcome
 
 
@@ -79,10 +84,18 @@ def referral_move(
     note: str | None = None,
     community: bool = False,
     consent_on_file: bool = False,
+    by_receiver: bool = False,
 ) -> ReferralStatus:
     """The referral's status after ``to``; RuleViolation when the step is not open from ``status``, a
-    decline or cancellation has no reason, a completion no outcome, or a community referral is sent
-    without the patient's consent on file."""
+    decline or cancellation has no reason, a completion no outcome, a community referral is sent
+    without the patient's consent on file, or the receiving organization (``by_receiver``) takes a step
+    that is the referrer's."""
+    if by_receiver and to not in RECEIVER_STEPS:
+        raise RuleViolation(
+            f"the receiving organization cannot mark a referral {to.value}; it may mark it "
+            + ", ".join(sorted(s.value for s in RECEIVER_STEPS)),
+            where="referral status",
+        )
     if to not in REFERRAL_MOVES[status]:
         raise RuleViolation(f"a {status.value} referral cannot become {to.value}", where="referral status")
     if to in NEEDS_NOTE and not (note or "").strip():

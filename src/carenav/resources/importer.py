@@ -4,7 +4,7 @@ Rows are matched on the directory (``source_system`` ``hsds:<source>``) and thei
 same directory again updates them instead of duplicating them; a service's locations, hours and terms are
 replaced by the directory's. The import is one unit: the caller's transaction holds all of it or, on an
 error, none of it. The summary counts what was imported per table and lists every row refused or kept
-with a gap, with its file, line and reason."""
+with a gap, with its file, line (for JSON, its path in the reason) and reason."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from carenav.access import Actor
 from carenav.audit.services import audit_record
 from carenav.errors import Forbidden, InvalidInput
-from carenav.resources.hsds import Directory, hsds_read
+from carenav.resources.hsds import Directory
+from carenav.resources.hsds_json import hsds_read_path
 from carenav.resources.models import (
     ResourceLocation,
     ResourceOrganization,
@@ -57,15 +58,16 @@ class ResourceImport:
 def resources_import(
     *, session: Session, actor: Actor, folder: Path, source: str | None = None
 ) -> ResourceImport:
-    """Import the HSDS directory in ``folder`` (named ``source``, by default the folder's name)."""
+    """Import the HSDS directory in ``folder`` (CSV or JSON), or the HSDS JSON file ``folder``, named
+    ``source`` (by default the folder's name)."""
     if not actor.sees_whole_organization:
         raise Forbidden(
             "importing a resource directory is for administrators and operators", where="resources"
         )
-    name = (source or folder.resolve().name).strip()
+    name = (source or (folder.resolve().parent if folder.is_file() else folder.resolve()).name).strip()
     if not name:
         raise InvalidInput("name the directory with --source", where="source")
-    directory = hsds_read(folder)
+    directory = hsds_read_path(folder)
     system = f"{SOURCE_PREFIX}{name}"
     languages: dict[str, set[str]] = defaultdict(set)
     for language in directory.languages:

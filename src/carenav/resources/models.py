@@ -5,14 +5,14 @@ taxonomy terms. Rows keep the directory they came from (``source_system`` ``hsds
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carenav.db.mixins import KeyMixin, SourceMixin
-from carenav.db.types import Base, JSONDocument
+from carenav.db.types import Base, JSONDocument, UTCDateTime
 
 
 class ResourceOrganization(KeyMixin, SourceMixin, Base):
@@ -59,7 +59,17 @@ class ResourceService(KeyMixin, SourceMixin, Base):
     areas: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     languages: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     phones: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
+    served_counties: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    """Eligibility by residence: the counties served ("Miami-Dade County"); empty: anywhere."""
+    served_zip_codes: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    """Eligibility by residence: the ZIP codes served (a resident of one is eligible even outside the
+    counties); empty: no ZIP restriction."""
+    income_limit_fpl: Mapped[int | None] = mapped_column(Integer)
+    """Eligibility by income: the highest household income taken, in percent of the federal poverty level."""
+    edited_by: Mapped[str | None] = mapped_column(String(200))
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    organization: Mapped[ResourceOrganization | None] = relationship(lazy="joined")
     locations: Mapped[list[ResourceLocation]] = relationship(
         secondary=resource_service_locations, order_by="ResourceLocation.id", lazy="selectin"
     )

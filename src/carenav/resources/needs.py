@@ -12,6 +12,9 @@ from pathlib import Path
 from carenav.errors import InvalidInput
 
 NEEDS_PATH = Path(__file__).with_name("needs.toml")
+NEED_VOCABULARY = "carenav needs"
+NEED_TERM_PREFIX = "carenav-need:"
+"""A service kept in carenav says the needs it meets as terms ``carenav-need:<need>`` of this vocabulary."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class Need:
     def meets(self, term_codes: list[str], text: str) -> bool:
         """Whether a service with these taxonomy codes and this name (and term names) meets the need."""
         if any(code.startswith(prefix) for code in term_codes for prefix in self.airs):
+            return True
+        if NEED_TERM_PREFIX + self.code in term_codes:
             return True
         lowered = text.lower()
         return any(word in lowered for word in self.words)

@@ -21,9 +21,10 @@ from carenav.access import Actor
 from carenav.clock import now
 from carenav.errors import InvalidInput
 from carenav.resources.models import ResourceLocation, ResourceSchedule, ResourceService, ResourceTerm
-from carenav.resources.needs import Need, need_get
+from carenav.resources.needs import NEED_TERM_PREFIX, Need, need_get
 
 EARTH_RADIUS_MILES = 3958.8
+MAX_FPL_PERCENT = 1000
 CLOSED_STATUSES = ("inactive", "defunct", "temporarily closed")
 
 
@@ -34,6 +35,7 @@ class Place:
     longitude: float
     county: str
     timezone: str
+    state: str = ""
 
 
 def zip_place(zip_code: str) -> Place | None:
@@ -49,7 +51,12 @@ def zip_place(zip_code: str) -> Place | None:
         return None
     row = found[0]
     return Place(
-        five, float(row["lat"]), float(row["long"]), str(row.get("county", "")), str(row.get("timezone", ""))
+        five,
+        float(row["lat"]),
+        float(row["long"]),
+        str(row.get("county", "")),
+        str(row.get("timezone", "")),
+        str(row.get("state", "")),
     )
 
 
@@ -69,6 +76,8 @@ class Criteria:
     age: int | None = None
     open_now: bool = False
     within_miles: float | None = None
+    income_fpl: int | None = None
+    """The household's income in percent of the federal poverty level: services with a lower limit drop."""
     limit: int = 20
 
 
@@ -87,6 +96,8 @@ class Match:
         return {
             "service": self.service.name,
             "id": self.service.uuid,
+            "organization": self.service.organization.name if self.service.organization else None,
+            "organization_id": self.service.organization.uuid if self.service.organization else None,
             "distance_miles": None if self.distance_miles is None else round(self.distance_miles, 1),
             "address": _address(location) if location else None,
             "phones": [
@@ -119,12 +130,22 @@ def resources_search(*, session: Session, actor: Actor, criteria: Criteria) -> l
             raise InvalidInput(f"{criteria.zip_code!r} is not a US ZIP code", where="zip")
     if criteria.limit < 1:
         raise InvalidInput("the limit is at least 1", where="limit")
+    if criteria.income_fpl is not None and not 0 <= criteria.income_fpl <= MAX_FPL_PERCENT:
+        raise InvalidInput(
+            f"household income is 0 to {MAX_FPL_PERCENT} percent of the poverty level, "
+            f"not {criteria.income_fpl}",
+            where="income",
+        )
     services = _candidates(session, actor, need)
     schedules = _schedules(session, [s.id for s in services])
     moment = now()
     matches: list[Match] = []
     for service in services:
         if not _speaks(service, criteria.language) or not _takes(service, criteria.age):
+            continue
+        if not serves_residence(service.served_counties, service.served_zip_codes, origin):
+            continue
+        if not income_eligible(service.income_limit_fpl, criteria.income_fpl):
             continue
         location, distance = _nearest(service, origin)
         if criteria.within_miles is not None and (distance is None or distance > criteria.within_miles):
@@ -153,7 +174,8 @@ def _candidates(session: Session, actor: Actor, need: Need) -> list[ResourceServ
     by_term_name = select(ResourceTerm.service_id).where(
         or_(*(func.lower(ResourceTerm.name).contains(w) for w in need.words))
     )
-    conditions = [ResourceService.id.in_(by_term_name), *by_word]
+    by_own_term = select(ResourceTerm.service_id).where(ResourceTerm.code == NEED_TERM_PREFIX + need.code)
+    conditions = [ResourceService.id.in_(by_term_name), ResourceService.id.in_(by_own_term), *by_word]
     if need.airs:
         conditions.append(ResourceService.id.in_(by_term))
     return list(
@@ -165,6 +187,11 @@ def _candidates(session: Session, actor: Actor, need: Need) -> list[ResourceServ
             )
         )
     )
+
+
+def weekly_hours(session: Session, service_ids: list[int]) -> dict[int, list[str]]:
+    """Each service's weekly hours as lines ("Mon 09:00-17:00"), or the directory's words about them."""
+    return {key: _hours(rows) for key, rows in _schedules(session, service_ids).items()}
 
 
 def _schedules(session: Session, service_ids: list[int]) -> dict[int, list[ResourceSchedule]]:
@@ -193,6 +220,25 @@ def _takes(service: ResourceService, age: int | None) -> bool:
     return (service.minimum_age is None or age >= service.minimum_age) and (
         service.maximum_age is None or age <= service.maximum_age
     )
+
+
+def _county_key(name: str) -> str:
+    return name.strip().lower().removesuffix(" county").removesuffix(" parish").strip()
+
+
+def serves_residence(counties: list[str], zip_codes: list[str], origin: Place | None) -> bool:
+    """Whether a resident of ``origin`` may use a service restricted to these counties or ZIP codes (no
+    restriction, or no place to check: yes)."""
+    if origin is None or not (counties or zip_codes):
+        return True
+    if origin.zip_code in {z.strip()[:5] for z in zip_codes}:
+        return True
+    return bool(origin.county) and _county_key(origin.county) in {_county_key(c) for c in counties}
+
+
+def income_eligible(limit_fpl: int | None, income_fpl: int | None) -> bool:
+    """Whether a household at ``income_fpl`` percent of the poverty level is under the service's limit."""
+    return limit_fpl is None or income_fpl is None or income_fpl <= limit_fpl
 
 
 def _nearest(service: ResourceService, origin: Place | None) -> tuple[ResourceLocation | None, float | None]:

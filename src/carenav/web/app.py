@@ -20,9 +20,12 @@ from carenav.web.pages import (
     admin,
     assessments,
     audit,
+    authorizations,
     care_team,
     careplan_items,
     careplans,
+    directory,
+    education,
     login,
     patients,
     population,
@@ -70,7 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(careplans.router)
     app.include_router(careplan_items.router)
     app.include_router(care_team.router)
+    app.include_router(directory.router)
     app.include_router(resources.router)
+    app.include_router(authorizations.router)
+    app.include_router(education.router)
     app.include_router(population.router)
     app.include_router(audit.router)
     app.include_router(admin.router)

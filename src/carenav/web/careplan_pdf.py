@@ -1,5 +1,6 @@
 """The care plan the patient takes home, as a PDF: plain language, large type, their goals in their words,
-what they do each day, their medicines, and who to call for what, after hours included.
+what they do each day, their medicines (what, when and why, in plain words), and who to call for what,
+after hours included.
 
 Built with fpdf2 and its core fonts (no font files to ship), so text is written in Latin-1: characters
 outside it are replaced by plain equivalents (``plain``)."""
@@ -44,8 +45,11 @@ class Contact:
 
 @dataclass(frozen=True)
 class Medicine:
-    name: str
-    how: str | None
+    """A row of the medication schedule, in plain words: what it is, when to take it, what it is for."""
+
+    what: str
+    when: str
+    why: str
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,7 @@ def plan_pdf(plan: PrintablePlan) -> bytes:
             _bullet(pdf, f"{who}: {step.intervention.text}{due}")
     _heading(pdf, "My medicines")
     if plan.medicines:
-        for medicine in plan.medicines:
-            _bullet(pdf, medicine.name + (f" - {medicine.how}" if medicine.how else ""))
+        _medicines(pdf, plan.medicines)
     else:
         _para(pdf, "No medicines on my list. Bring all my pill bottles to every visit.", BODY)
     _heading(pdf, "Who to call")
@@ -173,6 +176,29 @@ def plan_pdf(plan: PrintablePlan) -> bytes:
     _para(pdf, plan.after_hours, BODY, bold=True)
     _para(pdf, "In an emergency - chest pain, trouble breathing, fainting - call 911.", BODY, bold=True)
     return bytes(pdf.output())
+
+
+def _medicines(pdf: FPDF, medicines: Sequence[Medicine]) -> None:
+    """The medication schedule as a table: what, when, why (the header repeated on a new page)."""
+    pdf.set_font("Helvetica", "", BODY - 2)
+    with pdf.table(
+        col_widths=(36, 36, 28),
+        text_align="LEFT",
+        line_height=(BODY - 2) * 0.5,
+        padding=1.5,
+        repeat_headings=1,
+        first_row_as_headings=True,
+    ) as table:
+        header = table.row()
+        for title in ("What", "When", "Why"):
+            header.cell(title)
+        for medicine in medicines:
+            row = table.row()
+            row.cell(plain(medicine.what))
+            row.cell(plain(medicine.when))
+            row.cell(plain(medicine.why))
+    pdf.ln(2)
+    _para(pdf, "Bring this list and all your pill bottles to every visit.", BODY)
 
 
 def _goal_line(node: GoalNode) -> str:

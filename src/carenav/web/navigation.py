@@ -22,6 +22,13 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("population", "Population", "/population", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem("patients", "Patients", "/patients", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem("resources", "Resources", "/resources", frozenset({"care_manager", "supervisor", "admin"})),
+    NavItem("referrals", "Referrals", "/referrals", frozenset({"care_manager", "supervisor", "admin"})),
+    NavItem(
+        "authorizations",
+        "Authorizations",
+        "/authorizations",
+        frozenset({"care_manager", "supervisor", "admin"}),
+    ),
     NavItem("reports", "Reports", None, coming="program and quality reports"),
     NavItem("audit", "Audit", "/audit", frozenset({"auditor", "admin"})),
     NavItem("admin", "Admin", "/admin/users", frozenset({"admin"})),

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
 from typing import TYPE_CHECKING
+
+import orjson
+from fhir.resources.R4B.dosage import Dosage as R4Dosage
+from pydantic import ValidationError
 
 from carenav.fhir.mappers.common import (
     FHIRDict,
@@ -30,12 +36,34 @@ INTENTS = {
 }
 
 
-def medication_request_resource(row: Medication, refs: Refs) -> FHIRDict:
-    dosage: FHIRDict = {}
+def dosage_instruction(row: Medication) -> FHIRDict | None:
+    """The order's Dosage: the one stored at import when it is a valid R4 ``Dosage``, with the record's
+    dosage text and as-needed flag; those two alone otherwise."""
+    stored = row.dosage_instruction
+    dosage: FHIRDict = copy.deepcopy(stored) if isinstance(stored, dict) and _valid_dosage(stored) else {}
     if row.dosage_text:
         dosage["text"] = row.dosage_text
-    if row.as_needed is not None:
+    if row.as_needed is not None and "asNeededCodeableConcept" not in dosage:
         dosage["asNeededBoolean"] = row.as_needed
+    return dosage or None
+
+
+def _valid_dosage(dosage: FHIRDict) -> bool:
+    return _valid_dosage_json(orjson.dumps(dosage, option=orjson.OPT_SORT_KEYS))
+
+
+@lru_cache(maxsize=4096)
+def _valid_dosage_json(document: bytes) -> bool:
+    """Whether a Dosage validates (``fhir.resources`` R4B); by its JSON, as orders repeat a few dosages."""
+    try:
+        R4Dosage.model_validate_json(document)
+    except ValidationError:
+        return False
+    return True
+
+
+def medication_request_resource(row: Medication, refs: Refs) -> FHIRDict:
+    dosage = dosage_instruction(row)
     encounter_id = refs.encounters.get(row.encounter_id) if row.encounter_id else None
     return resource(
         "MedicationRequest",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from carenav.education.medication_schedule import dosage_from_fhir
+from carenav.errors import InvalidInput
 from carenav.ingest.fhir.datatypes import (
     ResourceProblem,
     as_bool,
@@ -314,6 +316,11 @@ def map_medication_request(
         raise ResourceProblem("has neither medicationCodeableConcept nor a resolvable medicationReference")
     dosages = as_list(resource.get("dosageInstruction"), "dosageInstruction")
     dosage = as_object(dosages[0], "dosageInstruction[0]") if dosages else {}
+    if dosage:
+        try:
+            dosage_from_fhir(dosage, "dosageInstruction[0]")
+        except InvalidInput as exc:
+            raise ResourceProblem(str(exc)) from exc
     requester = resource.get("requester")
     requester_name = requester.get("display") if isinstance(requester, dict) else None
     if requester_name is None:
@@ -321,7 +328,6 @@ def map_medication_request(
         if found is not None and found.get("resourceType") == "Practitioner" and found.get("name"):
             family, given, prefix, _ = _name_of(found)
             requester_name = " ".join(part for part in (prefix, given, family) if part) or None
-    reasons = as_list(resource.get("reasonCode"), "reasonCode")
     values = {
         "encounter_id": _encounter_ref(resource, refs),
         "status": status,
@@ -330,11 +336,35 @@ def map_medication_request(
         "authored_at": parse_instant(resource.get("authoredOn"), "authoredOn"),
         "dosage_text": as_text(dosage.get("text"), "dosageInstruction[0].text"),
         "as_needed": as_bool(dosage.get("asNeededBoolean"), "dosageInstruction[0].asNeededBoolean"),
+        "dosage_instruction": dosage or None,
         "requester": clip(requester_name if isinstance(requester_name, str) else None, 300),
-        "reason_code": concept_code(reasons[0], "reasonCode[0]") if reasons else None,
-        "reason_display": clip(concept_text(reasons[0], "reasonCode[0]"), 500) if reasons else None,
+        **_medication_reason(resource, refs),
     }
     return [SourceRecord(RecordKind.MEDICATION, source_id, values, patient=patient)]
+
+
+def _medication_reason(resource: dict[str, Any], refs: ReferenceIndex) -> dict[str, str | None]:
+    """Why a medicine is ordered: its first ``reasonCode``; else the first ``reasonReference`` that names
+    a Condition of the same bundle (or contained), read as the Condition row reads its code; else the
+    display of the first reference that has one."""
+    reasons = as_list(resource.get("reasonCode"), "reasonCode")
+    if reasons:
+        return {
+            "reason_code": concept_code(reasons[0], "reasonCode[0]"),
+            "reason_display": clip(concept_text(reasons[0], "reasonCode[0]"), 500),
+        }
+    shown = None
+    for number, reference in enumerate(as_list(resource.get("reasonReference"), "reasonReference")):
+        element = f"reasonReference[{number}]"
+        found = contained(resource, reference) or refs.resource(refs.target(reference, element))
+        if found is not None and found.get("resourceType") == "Condition" and found.get("code") is not None:
+            coded = _coded(found["code"], f"{element} Condition.code", DIAGNOSIS_PREFERENCE)
+            if coded["code"] or coded["display"]:
+                return {"reason_code": coded["code"], "reason_display": coded["display"]}
+        display = as_object(reference, element).get("display")
+        if shown is None and isinstance(display, str) and display.strip():
+            shown = display.strip()
+    return {"reason_code": None, "reason_display": clip(shown, 500)}
 
 
 def _name_of(resource: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:

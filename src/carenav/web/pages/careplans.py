@@ -43,10 +43,12 @@ from carenav.careplans.services import (
 from carenav.careplans.templates import plan_templates, templates_for
 from carenav.careplans.tree import plan_tree
 from carenav.clock import today
+from carenav.education.services import medication_schedule_for
 from carenav.errors import InvalidInput
-from carenav.patients.models import Condition, Medication, Patient
+from carenav.patients.models import Condition, Patient
 from carenav.patients.rules import CareTeamRole
 from carenav.programs.models import ProgramEnrolment
+from carenav.referrals.services import referrals_by_goal
 from carenav.web.careplan_pdf import Contact, Medicine, PrintablePlan, plan_pdf
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
@@ -146,6 +148,7 @@ def plan_page(
             "templates": plan_templates(),
             "conditions": _active_conditions(session, patient),
             "team_back": f"/careplans/{plan.uuid}#care-team",
+            "goal_referrals": referrals_by_goal(session=session, goal_ids=[g.id for g in plan.goals]),
             **preferences_panel(session, login, patient, f"/careplans/{plan.uuid}#preferences"),
             **people(session, patient),
             **plan_choices(),
@@ -367,12 +370,8 @@ def plan_print_page(
         for m in sorted(team, key=lambda m: (m.role != CareTeamRole.CARE_MANAGER.value, m.role, m.id))
     ]
     medicines = [
-        Medicine(m.display or m.code or "a medicine", m.dosage_text)
-        for m in session.scalars(
-            select(Medication)
-            .where(Medication.patient_id == patient.id, Medication.status == "active")
-            .order_by(Medication.display)
-        )
+        Medicine(row.what, row.when, row.why)
+        for row in medication_schedule_for(session=session, actor=login.actor, patient_uuid=patient.uuid)
     ]
     phone = request.app.state.settings.after_hours_phone
     after_hours = (

@@ -26,7 +26,9 @@ from carenav.tasks.queries import patient_alerts_standing, patient_tasks_open
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.names import patient_display_name
+from carenav.web.pages.authorizations import authorization_panel
 from carenav.web.pages.careplans import care_plan_panel
+from carenav.web.pages.education import education_panel
 from carenav.web.pages.resources import referral_panel
 from carenav.web.paging import Paging
 from carenav.web.rendering import is_htmx, render
@@ -133,6 +135,8 @@ def patient_summary_page(
             "short_title": short_title,
             "careplans": care_plan_panel(session, login, summary.patient),
             "referrals": referral_panel(session, login, summary.patient),
+            "authorizations": authorization_panel(session, login, summary.patient),
+            "education": education_panel(session, login, summary.patient),
         },
         nav_key="patients",
     )

@@ -8,28 +8,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carenav.access import patient_visible
+from carenav.careplans.queries import open_goals
 from carenav.clock import today
 from carenav.patients.models import Patient
 from carenav.referrals.models import Referral, SharingConsent
+from carenav.referrals.resource_list import resource_list, resource_list_add, resource_list_remove
 from carenav.referrals.rules import REFERRAL_MOVES, ReferralKind, ReferralStatus, referral_overdue
 from carenav.referrals.services import (
+    BOARD_LANES,
     CONSENT_METHODS,
+    referral_attach,
+    referral_attachment_read,
+    referral_board,
     referral_create,
     referral_note,
     referral_step,
     sharing_consent_record,
 )
-from carenav.resources.needs import needs
-from carenav.resources.search import Criteria, resources_search
+from carenav.resources.editing import may_edit_directory
+from carenav.resources.needs import need_get, needs
+from carenav.resources.search import Criteria, resources_search, weekly_hours
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
-from carenav.web.forms import form_choice, form_date
+from carenav.web.documents import ACCEPTED_TYPES, MAX_DOCUMENT_MB, download, read_upload
+from carenav.web.forms import form_choice, form_date, form_whole, safe_back
 from carenav.web.names import patient_display_name
 from carenav.web.rendering import is_htmx, render
 
@@ -56,27 +64,42 @@ def resources_page(
     zip: str = "",
     language: str = "",
     open_now: str = "",
+    income: str = "",
     patient: str = "",
     login: Login = Depends(current_login),
     session: Session = REQUEST_SESSION,
 ) -> Response:
     """Search the directory; for a patient, start from their ZIP code and language."""
+    need = need_get(need).code  # an SDOH domain (food-insecurity) names its need (food)
     person = patient_visible(session=session, actor=login.actor, patient_uuid=patient) if patient else None
     if person is not None and not zip and "zip" not in request.query_params:
         zip = _zip_of(person)
     if person is not None and not language and "language" not in request.query_params:
         language = person.preferred_language_display or ""
     criteria = Criteria(
-        need, zip_code=zip or None, language=language or None, open_now=open_now == "yes", limit=25
+        need,
+        zip_code=zip or None,
+        language=language or None,
+        open_now=open_now == "yes",
+        income_fpl=form_whole(income, "household income"),
+        limit=25,
     )
     matches = resources_search(session=session, actor=login.actor, criteria=criteria)
     context = {
         "needs": needs(),
-        "form": {"need": need, "zip": zip, "language": language, "open_now": open_now == "yes"},
+        "form": {
+            "need": need,
+            "zip": zip,
+            "language": language,
+            "open_now": open_now == "yes",
+            "income": income,
+        },
         "matches": matches,
         "person": person,
         "person_name": patient_display_name(person) if person else "",
         "kind": NEED_KINDS.get(need, ReferralKind.FOOD).value,
+        "goals": open_goals(session=session, patient=person) if person else [],
+        "can_edit_directory": may_edit_directory(login.actor),
     }
     block = "results" if is_htmx(request) else None
     return render(request, "resources/search.html", context, block=block, nav_key="resources")
@@ -120,7 +143,30 @@ def referral_panel(session: Session, login: Login, patient: Patient) -> dict[str
         ),
         "kinds": [k.value for k in ReferralKind],
         "consent_methods": CONSENT_METHODS,
+        "goals": open_goals(session=session, patient=patient),
+        "resource_list": resource_list(session=session, patient=patient),
+        "searchable_domains": {d for n in needs().values() for d in n.sdoh_domains},
+        "document_types": ACCEPTED_TYPES,
+        "max_document_mb": MAX_DOCUMENT_MB,
     }
+
+
+@router.get("/referrals")
+def referral_board_page(
+    request: Request, login: Login = Depends(current_login), session: Session = REQUEST_SESSION
+) -> Response:
+    """The referral board: every referral of the caseload (a supervisor: the team's) by lane, overdue
+    first, each with its patient."""
+    lanes = referral_board(session=session, actor=login.actor)
+    board = [
+        {
+            "key": key,
+            "label": label,
+            "rows": [{"referral": r, "patient": p, "name": patient_display_name(p)} for r, p in lanes[key]],
+        }
+        for key, label in BOARD_LANES
+    ]
+    return render(request, "referrals/board.html", {"board": board}, nav_key="referrals")
 
 
 def _back(patient_uuid: str) -> Response:
@@ -134,6 +180,7 @@ def referral_create_page(
     reason: str = Form(""),
     recipient: str = Form(""),
     service: str = Form(""),
+    goal: str = Form(""),
     expected_by: str = Form(""),
     login: Login = Depends(current_login),
     session: Session = REQUEST_SESSION,
@@ -146,6 +193,7 @@ def referral_create_page(
         reason=reason,
         recipient=recipient or None,
         service_uuid=service or None,
+        goal_uuid=goal or None,
         expected_by=form_date(expected_by, "expected by"),
     )
     return _back(patient_uuid)
@@ -180,6 +228,35 @@ def referral_note_page(
     return _back(session.get_one(Patient, referral.patient_id).uuid)
 
 
+@router.post("/referrals/{referral_uuid}/attachments")
+def referral_attach_page(
+    referral_uuid: str,
+    document: UploadFile | None = File(None),
+    description: str = Form(""),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    filename, content = read_upload(document, "referral attachment")
+    attached = referral_attach(
+        session=session,
+        actor=login.actor,
+        referral_uuid=referral_uuid,
+        filename=filename,
+        content=content,
+        description=description,
+    )
+    return _back(session.get_one(Patient, attached.patient_id).uuid)
+
+
+@router.get("/referral-attachments/{attachment_uuid}")
+def referral_attachment_page(
+    attachment_uuid: str, login: Login = Depends(current_login), session: Session = REQUEST_SESSION
+) -> Response:
+    return download(
+        referral_attachment_read(session=session, actor=login.actor, attachment_uuid=attachment_uuid)
+    )
+
+
 @router.post("/patients/{patient_uuid}/sharing-consents")
 def sharing_consent_page(
     patient_uuid: str,
@@ -200,3 +277,65 @@ def sharing_consent_page(
         scope=scope,
     )
     return _back(patient_uuid)
+
+
+# --- the patient's resource list ------------------------------------------------------------------
+
+
+@router.post("/patients/{patient_uuid}/resource-list")
+def resource_list_add_page(
+    patient_uuid: str,
+    service: str = Form(""),
+    note: str = Form(""),
+    back: str = Form(""),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    resource_list_add(
+        session=session, actor=login.actor, patient_uuid=patient_uuid, service_uuid=service, note=note
+    )
+    return RedirectResponse(safe_back(back, f"/patients/{patient_uuid}#resource-list"), status_code=303)
+
+
+@router.post("/patient-resources/{entry_uuid}/remove")
+def resource_list_remove_page(
+    entry_uuid: str, login: Login = Depends(current_login), session: Session = REQUEST_SESSION
+) -> Response:
+    entry = resource_list_remove(session=session, actor=login.actor, entry_uuid=entry_uuid)
+    return RedirectResponse(
+        f"/patients/{session.get_one(Patient, entry.patient_id).uuid}#resource-list", status_code=303
+    )
+
+
+@router.get("/patients/{patient_uuid}/resource-list")
+def resource_list_print_page(
+    request: Request,
+    patient_uuid: str,
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    """The patient's resource list to print and take home: each service with its address, phone, hours,
+    languages, fees, how to apply and the care manager's note, in large type."""
+    patient = patient_visible(session=session, actor=login.actor, patient_uuid=patient_uuid)
+    listed = resource_list(session=session, patient=patient)
+    hours = weekly_hours(session, [e.service_id for e in listed])
+    entries = [
+        {
+            "entry": e,
+            "service": e.service,
+            "location": e.service.locations[0] if e.service.locations else None,
+            "hours": hours.get(e.service_id, []),
+        }
+        for e in listed
+    ]
+    return render(
+        request,
+        "resources/patient_list.html",
+        {
+            "patient": patient,
+            "patient_name": patient_display_name(patient),
+            "entries": entries,
+            "printed_on": today(),
+        },
+        nav_key="patients",
+    )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:05:34.853525
+Create Date: 2026-11-25 09:35:18.629456
 """
 
 from __future__ import annotations
@@ -608,6 +608,11 @@ def upgrade() -> None:
         sa.Column("areas", carenav.db.types.JSONDocument(), nullable=False),
         sa.Column("languages", carenav.db.types.JSONDocument(), nullable=False),
         sa.Column("phones", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("served_counties", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("served_zip_codes", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("income_limit_fpl", sa.Integer(), nullable=True),
+        sa.Column("edited_by", sa.String(length=200), nullable=True),
+        sa.Column("edited_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
         sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -713,6 +718,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.Column("team_id", sa.Integer(), nullable=True),
+        sa.Column("partner_organization_id", sa.Integer(), nullable=True),
         sa.Column("password_hash", sa.String(length=255), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("failed_login_count", sa.Integer(), nullable=False),
@@ -727,6 +733,12 @@ def upgrade() -> None:
             ["org_id"], ["organizations.id"], name=op.f("fk_users_org_id_organizations"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
+            ["partner_organization_id"],
+            ["resource_organizations.id"],
+            name=op.f("fk_users_partner_organization_id_resource_organizations"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
             ["team_id"], ["teams.id"], name=op.f("fk_users_team_id_teams"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
@@ -735,6 +747,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_users_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_users_partner_organization_id"), ["partner_organization_id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_users_team_id"), ["team_id"], unique=False)
 
     op.create_table(
@@ -968,6 +983,65 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_conditions_patient_id"), ["patient_id"], unique=False)
 
     op.create_table(
+        "education_assignments",
+        sa.Column("topic_id", sa.String(length=100), nullable=False),
+        sa.Column("topic_version", sa.String(length=20), nullable=False),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("language", sa.String(length=12), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("status_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=True),
+        sa.Column("last_result", sa.String(length=24), nullable=True),
+        sa.Column("last_taught_on", sa.Date(), nullable=True),
+        sa.Column("closing_note", sa.Text(), nullable=True),
+        sa.Column("assigned_by", sa.String(length=200), nullable=False),
+        sa.Column("assigned_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "category IN ('condition', 'medication', 'self-management', 'device')",
+            name=op.f("ck_education_assignments_category"),
+        ),
+        sa.CheckConstraint(
+            "last_result IS NULL OR last_result IN ('understood', 'needs-reinforcement', 'not-understood')",
+            name=op.f("ck_education_assignments_last_result"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('assigned', 'reinforcing', 'understood', 'completed', 'stopped')",
+            name=op.f("ck_education_assignments_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["assigned_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_education_assignments_assigned_by_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_education_assignments_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_education_assignments_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_education_assignments")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_education_assignments_uuid")),
+    )
+    with op.batch_alter_table("education_assignments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_education_assignments_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_education_assignments_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index("ix_education_assignments_status_due", ["status", "due_on"], unique=False)
+
+    op.create_table(
         "inbound_messages",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("received_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -1046,6 +1120,7 @@ def upgrade() -> None:
         sa.Column("authored_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("dosage_text", sa.Text(), nullable=True),
         sa.Column("as_needed", sa.Boolean(), nullable=True),
+        sa.Column("dosage_instruction", carenav.db.types.JSONDocument(), nullable=True),
         sa.Column("requester", sa.String(length=300), nullable=True),
         sa.Column("reason_code", sa.String(length=100), nullable=True),
         sa.Column("reason_display", sa.String(length=500), nullable=True),
@@ -1143,6 +1218,45 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_observations_patient_code_at", ["patient_id", "code", "effective_at"], unique=False
         )
+
+    op.create_table(
+        "patient_resources",
+        sa.Column("service_id", sa.Integer(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("added_by", sa.String(length=200), nullable=False),
+        sa.Column("added_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("removed_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_patient_resources_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_patient_resources_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["resource_services.id"],
+            name=op.f("fk_patient_resources_service_id_resource_services"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_patient_resources")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_patient_resources_uuid")),
+    )
+    with op.batch_alter_table("patient_resources", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_patient_resources_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_patient_resources_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_patient_resources_service_id"), ["service_id"], unique=False)
 
     op.create_table(
         "procedures",
@@ -1542,6 +1656,48 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("care_plans", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_care_plans_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
+        "education_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("assignment_id", sa.Integer(), nullable=False),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("taught_on", sa.Date(), nullable=False),
+        sa.Column("taught_by", sa.String(length=200), nullable=False),
+        sa.Column("taught_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("language", sa.String(length=12), nullable=False),
+        sa.Column("methods", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("learner", sa.String(length=24), nullable=False),
+        sa.Column("interpreter", sa.Boolean(), nullable=False),
+        sa.Column("result", sa.String(length=24), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("next_due_on", sa.Date(), nullable=True),
+        sa.CheckConstraint(
+            "learner IN ('patient', 'caregiver', 'patient-and-caregiver')",
+            name=op.f("ck_education_sessions_learner"),
+        ),
+        sa.CheckConstraint(
+            "result IN ('understood', 'needs-reinforcement', 'not-understood')",
+            name=op.f("ck_education_sessions_result"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["assignment_id"],
+            ["education_assignments.id"],
+            name=op.f("fk_education_sessions_assignment_id_education_assignments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["taught_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_education_sessions_taught_by_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_education_sessions")),
+    )
+    with op.batch_alter_table("education_sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_education_sessions_assignment_id"), ["assignment_id"], unique=False
+        )
 
     op.create_table(
         "encounter_diagnoses",
@@ -2012,6 +2168,98 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "prior_authorizations",
+        sa.Column("service", sa.Text(), nullable=False),
+        sa.Column("service_codes", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("diagnosis_codes", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("requested_units", sa.Integer(), nullable=True),
+        sa.Column("ordering_provider", sa.String(length=300), nullable=True),
+        sa.Column("payer_name", sa.String(length=300), nullable=False),
+        sa.Column("payer_kind", sa.String(length=32), nullable=False),
+        sa.Column("member_id", sa.String(length=64), nullable=True),
+        sa.Column("urgent", sa.Boolean(), nullable=False),
+        sa.Column("clinical_justification", sa.Text(), nullable=False),
+        sa.Column("goal_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column("status_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("submitted_on", sa.Date(), nullable=True),
+        sa.Column("reference_number", sa.String(length=64), nullable=True),
+        sa.Column("decision_due_on", sa.Date(), nullable=True),
+        sa.Column("decision_rule", sa.Text(), nullable=True),
+        sa.Column("decided_on", sa.Date(), nullable=True),
+        sa.Column("authorization_number", sa.String(length=64), nullable=True),
+        sa.Column("approved_units", sa.Integer(), nullable=True),
+        sa.Column("valid_from", sa.Date(), nullable=True),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.Column("decision_note", sa.Text(), nullable=True),
+        sa.Column("denial_reason", sa.Text(), nullable=True),
+        sa.Column("appeal_by", sa.Date(), nullable=True),
+        sa.Column("appeal_rule", sa.Text(), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "payer_kind IN ('medicare-advantage', 'medicare-part-d', 'medicare', 'medicaid-managed-care', 'medicaid', 'commercial', 'other')",
+            name=op.f("ck_prior_authorizations_payer_kind"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('draft', 'submitted', 'pending', 'approved', 'partially-approved', 'denied', 'withdrawn')",
+            name=op.f("ck_prior_authorizations_status"),
+        ),
+        sa.CheckConstraint(
+            "approved_units IS NULL OR approved_units >= 0",
+            name=op.f("ck_prior_authorizations_approved_units"),
+        ),
+        sa.CheckConstraint(
+            "decided_on IS NULL OR submitted_on IS NOT NULL",
+            name=op.f("ck_prior_authorizations_decided_after_submitted"),
+        ),
+        sa.CheckConstraint(
+            "requested_units IS NULL OR requested_units > 0",
+            name=op.f("ck_prior_authorizations_requested_units"),
+        ),
+        sa.CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from",
+            name=op.f("ck_prior_authorizations_validity"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_prior_authorizations_created_by_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["goal_id"],
+            ["care_plan_goals.id"],
+            name=op.f("fk_prior_authorizations_goal_id_care_plan_goals"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_prior_authorizations_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_prior_authorizations_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_prior_authorizations")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_prior_authorizations_uuid")),
+    )
+    with op.batch_alter_table("prior_authorizations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_prior_authorizations_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_prior_authorizations_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index("ix_prior_authorizations_status", ["status"], unique=False)
+
+    op.create_table(
         "referrals",
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
@@ -2026,6 +2274,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.Text(), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("created_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("fulfilment_uuid", carenav.db.types.UUIDString(length=36), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
         sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -2068,12 +2317,285 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_referrals")),
+        sa.UniqueConstraint("fulfilment_uuid", name=op.f("uq_referrals_fulfilment_uuid")),
         sa.UniqueConstraint("uuid", name=op.f("uq_referrals_uuid")),
     )
     with op.batch_alter_table("referrals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_referrals_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_referrals_patient_id"), ["patient_id"], unique=False)
         batch_op.create_index("ix_referrals_status_expected", ["status", "expected_by"], unique=False)
+
+    op.create_table(
+        "advocacy_actions",
+        sa.Column("done_on", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("with_whom", sa.String(length=300), nullable=True),
+        sa.Column("action", sa.Text(), nullable=False),
+        sa.Column("outcome", sa.Text(), nullable=True),
+        sa.Column("authorization_id", sa.Integer(), nullable=True),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("recorded_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('call-payer', 'appeal', 'letter', 'peer-to-peer', 'grievance', 'call-provider', 'meeting', 'other')",
+            name=op.f("ck_advocacy_actions_kind"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["authorization_id"],
+            ["prior_authorizations.id"],
+            name=op.f("fk_advocacy_actions_authorization_id_prior_authorizations"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_advocacy_actions_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_advocacy_actions_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_advocacy_actions_recorded_by_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_advocacy_actions")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_advocacy_actions_uuid")),
+    )
+    with op.batch_alter_table("advocacy_actions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_advocacy_actions_authorization_id"), ["authorization_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_advocacy_actions_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_advocacy_actions_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
+        "prior_authorization_alternatives",
+        sa.Column("authorization_id", sa.Integer(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("goal_id", sa.Integer(), nullable=True),
+        sa.Column("chosen", sa.Boolean(), nullable=False),
+        sa.Column("chosen_on", sa.Date(), nullable=True),
+        sa.Column("choice_reason", sa.Text(), nullable=True),
+        sa.Column("added_by", sa.String(length=200), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["authorization_id"],
+            ["prior_authorizations.id"],
+            name=op.f("fk_prior_authorization_alternatives_authorization_id_prior_authorizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["goal_id"],
+            ["care_plan_goals.id"],
+            name=op.f("fk_prior_authorization_alternatives_goal_id_care_plan_goals"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_prior_authorization_alternatives_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_prior_authorization_alternatives_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_prior_authorization_alternatives")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_prior_authorization_alternatives_uuid")),
+    )
+    with op.batch_alter_table("prior_authorization_alternatives", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_prior_authorization_alternatives_authorization_id"),
+            ["authorization_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_prior_authorization_alternatives_org_id"), ["org_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_prior_authorization_alternatives_patient_id"), ["patient_id"], unique=False
+        )
+
+    op.create_table(
+        "prior_authorization_appeals",
+        sa.Column("authorization_id", sa.Integer(), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("expedited", sa.Boolean(), nullable=False),
+        sa.Column("filed_on", sa.Date(), nullable=False),
+        sa.Column("filed_by", sa.String(length=200), nullable=False),
+        sa.Column("grounds", sa.Text(), nullable=True),
+        sa.Column("late_reason", sa.Text(), nullable=True),
+        sa.Column("reference_number", sa.String(length=64), nullable=True),
+        sa.Column("rule", sa.Text(), nullable=True),
+        sa.Column("decision_due_on", sa.Date(), nullable=True),
+        sa.Column("peer_to_peer_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("peer_to_peer_with", sa.String(length=300), nullable=True),
+        sa.Column("peer_to_peer_note", sa.Text(), nullable=True),
+        sa.Column("outcome", sa.String(length=24), nullable=True),
+        sa.Column("decided_on", sa.Date(), nullable=True),
+        sa.Column("decision_note", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "(status = 'decided') = (outcome IS NOT NULL)",
+            name=op.f("ck_prior_authorization_appeals_decided_outcome"),
+        ),
+        sa.CheckConstraint(
+            "outcome IS NULL OR outcome IN ('upheld', 'overturned', 'partially-overturned')",
+            name=op.f("ck_prior_authorization_appeals_outcome"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('filed', 'p2p-scheduled', 'p2p-held', 'decided', 'withdrawn')",
+            name=op.f("ck_prior_authorization_appeals_status"),
+        ),
+        sa.CheckConstraint("level BETWEEN 1 AND 9", name=op.f("ck_prior_authorization_appeals_level")),
+        sa.ForeignKeyConstraint(
+            ["authorization_id"],
+            ["prior_authorizations.id"],
+            name=op.f("fk_prior_authorization_appeals_authorization_id_prior_authorizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_prior_authorization_appeals_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_prior_authorization_appeals_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_prior_authorization_appeals")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_prior_authorization_appeals_uuid")),
+    )
+    with op.batch_alter_table("prior_authorization_appeals", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_prior_authorization_appeals_authorization_id"), ["authorization_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_prior_authorization_appeals_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_prior_authorization_appeals_patient_id"), ["patient_id"], unique=False
+        )
+
+    op.create_table(
+        "prior_authorization_documents",
+        sa.Column("authorization_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("media_type", sa.String(length=100), nullable=False),
+        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("added_by", sa.String(length=200), nullable=False),
+        sa.CheckConstraint("size_bytes > 0", name=op.f("ck_prior_authorization_documents_size")),
+        sa.ForeignKeyConstraint(
+            ["authorization_id"],
+            ["prior_authorizations.id"],
+            name=op.f("fk_prior_authorization_documents_authorization_id_prior_authorizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_prior_authorization_documents_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_prior_authorization_documents_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_prior_authorization_documents")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_prior_authorization_documents_uuid")),
+    )
+    with op.batch_alter_table("prior_authorization_documents", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_prior_authorization_documents_authorization_id"),
+            ["authorization_id"],
+            unique=False,
+        )
+        batch_op.create_index(batch_op.f("ix_prior_authorization_documents_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_prior_authorization_documents_patient_id"), ["patient_id"], unique=False
+        )
+
+    op.create_table(
+        "referral_attachments",
+        sa.Column("referral_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("media_type", sa.String(length=100), nullable=False),
+        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("added_by", sa.String(length=200), nullable=False),
+        sa.CheckConstraint("size_bytes > 0", name=op.f("ck_referral_attachments_size")),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_referral_attachments_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_referral_attachments_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["referral_id"],
+            ["referrals.id"],
+            name=op.f("fk_referral_attachments_referral_id_referrals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_referral_attachments")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_referral_attachments_uuid")),
+    )
+    with op.batch_alter_table("referral_attachments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_referral_attachments_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_referral_attachments_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_referral_attachments_referral_id"), ["referral_id"], unique=False
+        )
 
     op.create_table(
         "referral_events",
@@ -2095,21 +2617,94 @@ def upgrade() -> None:
     with op.batch_alter_table("referral_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_referral_events_referral_id"), ["referral_id"], unique=False)
 
+    op.create_table(
+        "prior_authorization_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("authorization_id", sa.Integer(), nullable=False),
+        sa.Column("appeal_id", sa.Integer(), nullable=True),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("from_status", sa.String(length=24), nullable=True),
+        sa.Column("to_status", sa.String(length=24), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["appeal_id"],
+            ["prior_authorization_appeals.id"],
+            name=op.f("fk_prior_authorization_events_appeal_id_prior_authorization_appeals"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["authorization_id"],
+            ["prior_authorizations.id"],
+            name=op.f("fk_prior_authorization_events_authorization_id_prior_authorizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_prior_authorization_events")),
+    )
+    with op.batch_alter_table("prior_authorization_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_prior_authorization_events_appeal_id"), ["appeal_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_prior_authorization_events_authorization_id"), ["authorization_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("prior_authorization_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_prior_authorization_events_authorization_id"))
+        batch_op.drop_index(batch_op.f("ix_prior_authorization_events_appeal_id"))
+
+    op.drop_table("prior_authorization_events")
     with op.batch_alter_table("referral_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_referral_events_referral_id"))
 
     op.drop_table("referral_events")
+    with op.batch_alter_table("referral_attachments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_referral_attachments_referral_id"))
+        batch_op.drop_index(batch_op.f("ix_referral_attachments_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_referral_attachments_org_id"))
+
+    op.drop_table("referral_attachments")
+    with op.batch_alter_table("prior_authorization_documents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_prior_authorization_documents_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_prior_authorization_documents_org_id"))
+        batch_op.drop_index(batch_op.f("ix_prior_authorization_documents_authorization_id"))
+
+    op.drop_table("prior_authorization_documents")
+    with op.batch_alter_table("prior_authorization_appeals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_prior_authorization_appeals_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_prior_authorization_appeals_org_id"))
+        batch_op.drop_index(batch_op.f("ix_prior_authorization_appeals_authorization_id"))
+
+    op.drop_table("prior_authorization_appeals")
+    with op.batch_alter_table("prior_authorization_alternatives", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_prior_authorization_alternatives_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_prior_authorization_alternatives_org_id"))
+        batch_op.drop_index(batch_op.f("ix_prior_authorization_alternatives_authorization_id"))
+
+    op.drop_table("prior_authorization_alternatives")
+    with op.batch_alter_table("advocacy_actions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_advocacy_actions_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_advocacy_actions_org_id"))
+        batch_op.drop_index(batch_op.f("ix_advocacy_actions_authorization_id"))
+
+    op.drop_table("advocacy_actions")
     with op.batch_alter_table("referrals", schema=None) as batch_op:
         batch_op.drop_index("ix_referrals_status_expected")
         batch_op.drop_index(batch_op.f("ix_referrals_patient_id"))
         batch_op.drop_index(batch_op.f("ix_referrals_org_id"))
 
     op.drop_table("referrals")
+    with op.batch_alter_table("prior_authorizations", schema=None) as batch_op:
+        batch_op.drop_index("ix_prior_authorizations_status")
+        batch_op.drop_index(batch_op.f("ix_prior_authorizations_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_prior_authorizations_org_id"))
+
+    op.drop_table("prior_authorizations")
     with op.batch_alter_table("care_plan_intervention_goals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_care_plan_intervention_goals_goal_id"))
 
@@ -2159,6 +2754,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_encounter_diagnoses_encounter_id"))
 
     op.drop_table("encounter_diagnoses")
+    with op.batch_alter_table("education_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_education_sessions_assignment_id"))
+
+    op.drop_table("education_sessions")
     with op.batch_alter_table("care_plans", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_care_plans_patient_id"))
 
@@ -2206,6 +2805,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_procedures_patient_id"))
 
     op.drop_table("procedures")
+    with op.batch_alter_table("patient_resources", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_patient_resources_service_id"))
+        batch_op.drop_index(batch_op.f("ix_patient_resources_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_patient_resources_org_id"))
+
+    op.drop_table("patient_resources")
     with op.batch_alter_table("observations", schema=None) as batch_op:
         batch_op.drop_index("ix_observations_patient_code_at")
 
@@ -2221,6 +2826,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_inbound_messages_encounter")
 
     op.drop_table("inbound_messages")
+    with op.batch_alter_table("education_assignments", schema=None) as batch_op:
+        batch_op.drop_index("ix_education_assignments_status_due")
+        batch_op.drop_index(batch_op.f("ix_education_assignments_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_education_assignments_org_id"))
+
+    op.drop_table("education_assignments")
     with op.batch_alter_table("conditions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_conditions_patient_id"))
         batch_op.drop_index("ix_conditions_code")
@@ -2249,6 +2860,7 @@ def downgrade() -> None:
     op.drop_table("api_tokens")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_team_id"))
+        batch_op.drop_index(batch_op.f("ix_users_partner_organization_id"))
         batch_op.drop_index(batch_op.f("ix_users_org_id"))
 
     op.drop_table("users")
