@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/carenav/web/static/vendor
 DEMO_DB := var/carenav.db
 DEMO_PATIENTS ?= 2000
+DEMO_DIRECTORY ?= ../shared/data/hsds/open211-miami
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -14,7 +15,7 @@ PORT ?= 8000
 
 demo: install assets ## install, load a demo population into var/carenav.db, serve on :8000
 	$(BIN)/carenav db upgrade
-	$(BIN)/carenav demo load --patients $(DEMO_PATIENTS)
+	$(BIN)/carenav demo load --patients $(DEMO_PATIENTS) $(if $(wildcard $(DEMO_DIRECTORY)),--directory $(DEMO_DIRECTORY))
 	$(BIN)/carenav serve --host $(HOST) --port $(PORT)
 
 test: install assets prereqs peers check ## install and run the whole suite (both databases, the browser)

@@ -19,11 +19,12 @@ from carenav.settings import get_settings
 from tests.databases import engine_for
 
 
-def _demo_load(monkeypatch: pytest.MonkeyPatch, db_url: str, workdir: Path) -> dict[str, Any]:
+def _demo_load(monkeypatch: pytest.MonkeyPatch, db_url: str, workdir: Path, *extra: str) -> dict[str, Any]:
     monkeypatch.setenv("CARENAV_DATABASE_URL", db_url)
     get_settings.cache_clear()
     result = CliRunner().invoke(
-        cli, ["demo", "load", "--patients", "150", "--seed", "7", "--workdir", str(workdir), "--json"]
+        cli,
+        ["demo", "load", "--patients", "150", "--seed", "7", "--workdir", str(workdir), "--json", *extra],
     )
     assert result.exit_code == 0, result.output
     loaded: dict[str, Any] = orjson.loads(result.stdout)
@@ -31,7 +32,7 @@ def _demo_load(monkeypatch: pytest.MonkeyPatch, db_url: str, workdir: Path) -> d
 
 
 def test_demo_population_imports_cleanly_and_is_idempotent(
-    fresh_db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fresh_db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_data: Path
 ) -> None:
     first = _demo_load(monkeypatch, fresh_db_url, tmp_path / "population")
     assert first["import_problems"] == 0
@@ -45,7 +46,10 @@ def test_demo_population_imports_cleanly_and_is_idempotent(
     assert first["stratification_run"]
     assert 0 < first["identified_for_programs"] <= 150
 
-    second = _demo_load(monkeypatch, fresh_db_url, tmp_path / "population")
+    assert first["resource_directory"] == {}, "no directory asked for"
+    examples = shared_data / "hsds/hsds-3.0-spec-examples/examples/csv"
+    second = _demo_load(monkeypatch, fresh_db_url, tmp_path / "population", "--directory", str(examples))
+    assert second["resource_directory"]["services"] == 1, "the directory make demo passes"
     assert second["import_problems"] == 0
     assert second["users_created"] == []
     assert second["assessments_recorded"] == 0, "patients with assessments are left alone"

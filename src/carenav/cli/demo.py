@@ -25,6 +25,7 @@ from carenav.cli.context import (
 )
 from carenav.ingest.fhir.driver import ImportLimits, fhir_import
 from carenav.patients.models import Condition, Patient
+from carenav.resources.importer import resources_import
 from carenav.stratification.jobs import stratification_job_run
 from carenav.synth.generate import generate_population
 
@@ -100,10 +101,18 @@ def demo_group() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="Where the generated FHIR NDJSON is written before it is imported.",
 )
+@click.option(
+    "--directory",
+    type=click.Path(path_type=Path, exists=True),
+    default=None,
+    help="An HSDS resource directory to import too (make demo passes ../shared/data/hsds/open211-miami).",
+)
 @org_option
 @json_option
 @fails_cleanly
-def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_json: bool) -> None:
+def demo_load(
+    patients: int, seed: int, workdir: Path, directory: Path | None, org_slug: str | None, as_json: bool
+) -> None:
     """Generate and import a synthetic population, create demo users and give the care managers caseloads.
 
     Safe to run again: the import updates in place and existing users are kept as they are.
@@ -138,6 +147,11 @@ def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_
             ]
             recorded = demo_assessments_record(session=session, actors=caseloads, as_of=synth.as_of)
             plans = demo_plans_record(session=session, actors=caseloads, as_of=synth.as_of)
+            resources = (
+                resources_import(session=session, actor=actor, folder=directory).imported
+                if directory is not None
+                else {}
+            )
         # Score the population as of the day the synthetic record ends, so the Population page has a run.
         job = stratification_job_run(
             sessions=db.sessions,
@@ -156,6 +170,7 @@ def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_
         "caseload_assignments": len(candidates),
         "assessments_recorded": recorded,
         "care_plans_made": plans,
+        "resource_directory": dict(resources),
         "stratification_run": job.summary["run"],
         "identified_for_programs": job.summary["identified"]["flagged_patients"],
     }
@@ -166,6 +181,8 @@ def demo_load(patients: int, seed: int, workdir: Path, org_slug: str | None, as_
     click.echo(f"demo: {len(candidates)} patients assigned to {', '.join(care_managers)}")
     click.echo(f"demo: {recorded} assessments recorded (PHQ-9 and GAD-7 follow-up, social-needs screens)")
     click.echo(f"demo: {plans} care plans made from templates, agreed and active")
+    if resources:
+        click.echo(f"demo: resource directory imported: {resources.get('services', 0)} services")
     flagged = result["identified_for_programs"]
     click.echo(f"demo: stratified as of {synth.as_of}; {flagged} patients flagged for programs")
     click.echo("demo logins (password for all: " + DEMO_PASSWORD + "):")
