@@ -71,6 +71,25 @@ def session(engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
+@pytest.fixture(scope="session")
+def miami_org_id(engine: Engine, shared_data: Path) -> int:
+    """An organization holding the real Miami 211 export (HSDS 1.1), imported once per database and
+    committed, so that the tests searching it and referring to its services do not import it each. Tests
+    write their own patients and users into it inside their rolled-back transaction; tests that count
+    directory rows filter on their own organization."""
+    from carenav.access import Actor
+    from carenav.resources.importer import resources_import
+    from tests.builders import make_org
+
+    with Session(engine, expire_on_commit=False) as setup:
+        org = make_org(setup, slug="miami-211", name="Miami clinic")
+        resources_import(
+            session=setup, actor=Actor.operator(org.id, "tests"), folder=shared_data / "hsds/open211-miami"
+        )
+        setup.commit()
+        return org.id
+
+
 @pytest.fixture
 def fresh_db_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """A database of this test's own, migrated to head, whose commits are real."""

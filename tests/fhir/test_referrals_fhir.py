@@ -17,7 +17,7 @@ from fhir.resources.R4B.task import Task
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor
-from carenav.accounts.models import User
+from carenav.accounts.models import Organization, User
 from carenav.accounts.services import LoginPolicy, user_authenticate, user_create
 from carenav.clock import frozen_at
 from carenav.errors import InvalidInput, NotFound
@@ -26,9 +26,8 @@ from carenav.patients.models import Patient
 from carenav.referrals.models import Referral
 from carenav.referrals.rules import ReferralKind, ReferralStatus
 from carenav.referrals.services import referral_create, referral_step, sharing_consent_record
-from carenav.resources.importer import resources_import
 from carenav.resources.search import Criteria, resources_search
-from tests.builders import make_org, make_patient
+from tests.builders import make_patient
 from tests.fhir.conftest import Api
 from tests.fhir.world import token_for
 from tests.web.users import PASSWORD, assign, cheap_passwords, make_user
@@ -60,10 +59,9 @@ def _partner(session: Session, org_id: int, username: str, organization_uuid: st
 
 
 @pytest.fixture
-def loop(session: Session, shared_data: Path, cheap_passwords: object) -> Loop:
-    org = make_org(session)
+def loop(session: Session, miami_org_id: int, cheap_passwords: object) -> Loop:
+    org = session.get_one(Organization, miami_org_id)
     operator = Actor.operator(org.id, "tests")
-    resources_import(session=session, actor=operator, folder=shared_data / "hsds/open211-miami")
     found = resources_search(session=session, actor=operator, criteria=Criteria("food", zip_code="33157"))
     banks = [m.service for m in found if m.service.organization is not None]
     bank, other = banks[0], next(s for s in banks if s.organization_id != banks[0].organization_id)

@@ -101,7 +101,7 @@ def test_a_food_referral_to_a_directory_service_round_the_loop(
     resources_import(
         session=session, actor=operator, folder=shared_data / "hsds/hsds-3.0-spec-examples/examples/csv"
     )
-    service = session.scalars(select(ResourceService)).one()
+    service = session.scalars(select(ResourceService).where(ResourceService.org_id == patient.org_id)).one()
     with frozen_at(MONDAY):
         referral = referral_create(
             session=session,

@@ -18,7 +18,6 @@ from carenav.resources.editing import NewLocation, ServiceEdit, service_add, ser
 from carenav.resources.importer import resources_import
 from carenav.resources.models import ResourceService
 from carenav.resources.search import Criteria, resources_search
-from tests.builders import make_org
 
 MIAMI = "hsds/open211-miami"
 IN_MIAMI_DADE = "33157"
@@ -26,12 +25,14 @@ IN_BROWARD = "33301"  # Fort Lauderdale, Broward County
 
 
 @pytest.fixture
-def directory(session: Session, shared_data: Path) -> tuple[Actor, Actor, Actor]:
-    org = make_org(session)
-    operator = Actor.operator(org.id, "tests")
-    resources_import(session=session, actor=operator, folder=shared_data / MIAMI)
-    supervisor = Actor(org_id=org.id, label="user:sam.sup", kind="user", user_id=None, role="supervisor")
-    care_manager = Actor(org_id=org.id, label="user:casey.cm", kind="user", user_id=None, role="care_manager")
+def directory(miami_org_id: int) -> tuple[Actor, Actor, Actor]:
+    operator = Actor.operator(miami_org_id, "tests")
+    supervisor = Actor(
+        org_id=miami_org_id, label="user:sam.sup", kind="user", user_id=None, role="supervisor"
+    )
+    care_manager = Actor(
+        org_id=miami_org_id, label="user:casey.cm", kind="user", user_id=None, role="care_manager"
+    )
     return operator, supervisor, care_manager
 
 

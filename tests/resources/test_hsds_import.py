@@ -83,7 +83,11 @@ def test_the_miami_211_export_imports_with_each_defect_reported(session: Session
         "id 'FP-4000' is given twice: the first stands",
     }
 
-    girl_scouts = session.scalars(select(ResourceService).where(ResourceService.source_id == "136")).one()
+    girl_scouts = session.scalars(
+        select(ResourceService).where(
+            ResourceService.source_id == "136", ResourceService.org_id == operator.org_id
+        )
+    ).one()
     assert girl_scouts.name == "GIRL SCOUTS COUNCIL OF TROPICAL FLORIDA, INC."
     assert "\n\n###MON###" in (girl_scouts.description or ""), "the literal \\n is a line break"
     assert girl_scouts.phones == [{"number": "305-253-4841"}]
@@ -107,11 +111,13 @@ def test_the_miami_211_export_imports_with_each_defect_reported(session: Session
     assert again["imported"] == imported
     for model in (ResourceOrganization, ResourceService, ResourceLocation):
         assert (
-            session.scalar(select(func.count()).select_from(model))
+            session.scalar(select(func.count()).select_from(model).where(model.org_id == operator.org_id))
             == imported[model.__tablename__.removeprefix("resource_")]
         )
-    assert session.scalar(select(func.count()).select_from(ResourceSchedule)) == 11350
-    assert session.scalar(select(func.count()).select_from(ResourceTerm)) == 26259
+    ours = select(ResourceService.id).where(ResourceService.org_id == operator.org_id)
+    for child, rows in ((ResourceSchedule, 11350), (ResourceTerm, 26259)):
+        count = select(func.count()).select_from(child).where(child.service_id.in_(ours))
+        assert session.scalar(count) == rows
 
 
 def test_the_hsds_3_examples_import_and_a_folder_without_a_descriptor_too(

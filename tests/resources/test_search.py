@@ -5,7 +5,6 @@ in the location's time zone; unknown needs and ZIP codes are named."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,10 +13,8 @@ from sqlalchemy.orm import Session
 from carenav.access import Actor
 from carenav.clock import frozen_at
 from carenav.errors import InvalidInput
-from carenav.resources.importer import resources_import
 from carenav.resources.models import ResourceTerm
 from carenav.resources.search import Criteria, miles, resources_search, zip_place
-from tests.builders import make_org
 
 MIAMI = "hsds/open211-miami"
 MONDAY_10AM_MIAMI = datetime(2025, 6, 2, 14, 0, tzinfo=UTC)  # 10:00 EDT
@@ -25,11 +22,8 @@ SUNDAY_3AM_MIAMI = datetime(2025, 6, 1, 7, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def operator(session: Session, shared_data: Path) -> Actor:
-    org = make_org(session)
-    actor = Actor.operator(org.id, "tests")
-    resources_import(session=session, actor=actor, folder=shared_data / MIAMI)
-    return actor
+def operator(miami_org_id: int) -> Actor:
+    return Actor.operator(miami_org_id, "tests")
 
 
 def test_food_near_a_miami_zip_code_nearest_first_with_the_filters(session: Session, operator: Actor) -> None:

@@ -5,30 +5,23 @@ referral round its loop from the patient page."""
 from __future__ import annotations
 
 from html import unescape
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carenav.access import Actor
 from carenav.accounts.models import Organization, User
 from carenav.careplans.services import goal_add, plan_create
 from carenav.patients.models import Patient, PatientAddress
 from carenav.referrals.models import PatientResource, Referral
-from carenav.resources.importer import resources_import
-from tests.builders import make_org, make_patient
+from tests.builders import make_patient
 from tests.web.conftest import hidden_value, page_csrf, sign_in
 from tests.web.users import actor_of, assign, make_user
 
 
-def _world(session: Session, shared_data: Path) -> Patient:
-    org = make_org(session)
-    resources_import(
-        session=session,
-        actor=Actor.operator(org.id, "tests"),
-        folder=shared_data / "hsds/open211-miami",
-    )
+def _world(session: Session, miami_org_id: int) -> Patient:
+    """A patient in Miami on casey's caseload, in the organization holding the Miami 211 directory."""
+    org = session.get_one(Organization, miami_org_id)
     patient = make_patient(session, org)
     patient.addresses.append(
         PatientAddress(rank=0, lines="1 Main St", city="Miami", state="FL", postal_code="33157")
@@ -41,9 +34,9 @@ def _world(session: Session, shared_data: Path) -> Patient:
 
 
 def test_find_refer_consent_and_close_the_loop(
-    client: TestClient, session: Session, shared_data: Path
+    client: TestClient, session: Session, miami_org_id: int
 ) -> None:
-    patient = _world(session, shared_data)
+    patient = _world(session, miami_org_id)
     sign_in(client, "casey.cm")
     page = unescape(client.get(f"/resources?patient={patient.uuid}&need=food").text)
     assert 'name="zip" value="33157"' in page, "the patient's ZIP code to start from"
@@ -95,9 +88,9 @@ def _switch(client: TestClient, username: str) -> None:
 
 
 def test_a_referral_for_a_goal_the_board_and_the_printable_resource_list(
-    client: TestClient, session: Session, shared_data: Path
+    client: TestClient, session: Session, miami_org_id: int
 ) -> None:
-    patient = _world(session, shared_data)
+    patient = _world(session, miami_org_id)
     casey = actor_of(session.scalars(select(User).where(User.username == "casey.cm")).one())
     plan = plan_create(session=session, actor=casey, patient_uuid=patient.uuid, title="Food security")
     goal = goal_add(session=session, actor=casey, plan_uuid=plan.uuid, description="Enough food every week")
@@ -167,9 +160,9 @@ def test_a_referral_for_a_goal_the_board_and_the_printable_resource_list(
 
 
 def test_a_supervisor_keeps_the_directory_on_screen(
-    client: TestClient, session: Session, shared_data: Path
+    client: TestClient, session: Session, miami_org_id: int
 ) -> None:
-    patient = _world(session, shared_data)
+    patient = _world(session, miami_org_id)
     make_user(session, session.get_one(Organization, patient.org_id), "sam.sup", "supervisor")
     session.commit()
     sign_in(client, "casey.cm")
@@ -218,8 +211,8 @@ def test_a_supervisor_keeps_the_directory_on_screen(
     assert "Saturday grocery pantry" in client.get("/resources?need=food&zip=33157").text
 
 
-def test_a_referral_carries_its_documents(client: TestClient, session: Session, shared_data: Path) -> None:
-    patient = _world(session, shared_data)
+def test_a_referral_carries_its_documents(client: TestClient, session: Session, miami_org_id: int) -> None:
+    patient = _world(session, miami_org_id)
     sign_in(client, "casey.cm")
     token = page_csrf(client, f"/patients/{patient.uuid}")
     client.post(
