@@ -5,10 +5,11 @@ Nothing is built at import time: callers ask for ``get_settings()`` and pass wha
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
@@ -48,6 +49,18 @@ class Settings(BaseSettings):
     after_hours_phone: str | None = Field(
         default=None, description="The after-hours (nurse line) number printed on patients' care plans."
     )
+    fixed_now: datetime | None = Field(
+        default=None,
+        description="A fixed clock for demos, training and tests: an ISO date-time with its zone "
+        "(2026-03-02T09:00:00-05:00) that every part of the system reads as now.",
+    )
+
+    @field_validator("fixed_now")
+    @classmethod
+    def _zoned(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("CARENAV_FIXED_NOW needs its zone, e.g. 2026-03-02T09:00:00-05:00")
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carenav.access import Actor
 from carenav.accounts.services import organization_resolve
+from carenav.clock import fix_clock
 from carenav.db.engine import make_engine
 from carenav.db.migrate import require_current_schema
 from carenav.db.session import make_session_factory, unit_of_work
@@ -41,6 +42,7 @@ class Database:
 def open_database(*, check_schema: bool = True) -> Iterator[Database]:
     """The database named by CARENAV_DATABASE_URL; refuses an out-of-date schema unless told not to."""
     settings = get_settings()
+    fix_clock(settings.fixed_now)
     engine = make_engine(settings.database_url)
     try:
         if check_schema:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from carenav import __version__
+from carenav.clock import fix_clock
 from carenav.db.engine import make_engine
 from carenav.db.migrate import require_current_schema
 from carenav.db.session import make_session_factory
@@ -40,6 +41,7 @@ STATIC = Path(__file__).parent / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The whole web application: pages, the FHIR R4 facade under /fhir/R4, static assets."""
     settings = settings or get_settings()
+    fix_clock(settings.fixed_now)
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
