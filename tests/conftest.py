@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from carenav.clock import fix_clock
 from carenav.settings import get_settings
 from tests.databases import BACKENDS, IN_CI, engine_for, fresh_database_url, postgres_problem
 
@@ -103,3 +104,4 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+    fix_clock(None)  # a command run in-process with CARENAV_FIXED_NOW leaves the real clock behind it

@@ -1,15 +1,18 @@
-"""Reads of users and teams."""
+"""Reads of users, teams and organizations (an organization's time zone, and today in it)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor
-from carenav.accounts.models import User
+from carenav.accounts.models import Organization, User
 from carenav.accounts.rules import Role
+from carenav.clock import now
 from carenav.errors import Forbidden
 
 
@@ -27,3 +30,17 @@ def user_display_names(session: Session, user_ids: Iterable[int | None]) -> dict
         return {}
     rows = session.execute(select(User.id, User.display_name).where(User.id.in_(sorted(wanted))))
     return dict(rows.all())
+
+
+def org_zone(session: Session, org_id: int) -> ZoneInfo:
+    """The organization's time zone (UTC when it names none that exists)."""
+    name = session.scalar(select(Organization.timezone).where(Organization.id == org_id))
+    try:
+        return ZoneInfo(name or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def org_today(session: Session, org_id: int) -> date:
+    """Today in the organization's time zone (by the clock, a fixed clock too): the day people there see."""
+    return now().astimezone(org_zone(session, org_id)).date()

@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_row, patient_scope, patient_visible, record_in_reach
-from carenav.accounts.models import Organization
+from carenav.accounts.queries import org_zone
 from carenav.audit.services import audit_patient_row
 from carenav.authorizations.models import (
     ADVOCACY_KINDS,
@@ -827,7 +827,7 @@ def authorization_view(row: PriorAuthorization, *, on: date, zone: ZoneInfo) -> 
 def patient_authorizations(*, session: Session, actor: Actor, patient_uuid: str) -> list[AuthorizationView]:
     """The patient's requests, latest change first, each with its deadlines."""
     patient = patient_visible(session=session, actor=actor, patient_uuid=patient_uuid)
-    zone = _zone(session, actor)
+    zone = org_zone(session, actor.org_id)
     rows = session.scalars(
         select(PriorAuthorization)
         .where(PriorAuthorization.patient_id == patient.id)
@@ -858,7 +858,7 @@ def authorizations_due(*, session: Session, actor: Actor, within_days: int = 30)
         raise InvalidInput(f"{within_days} days; look 0 to {MAX_DUE_DAYS} days ahead", where="within days")
     on = today()
     horizon = on + timedelta(days=within_days)
-    zone = _zone(session, actor)
+    zone = org_zone(session, actor.org_id)
     rows = session.execute(
         select(PriorAuthorization, Patient)
         .join(Patient, Patient.id == PriorAuthorization.patient_id)
@@ -900,14 +900,6 @@ def _views(appeals: Iterable[Appeal], zone: ZoneInfo | None = None) -> list[Appe
         )
         for a in appeals
     ]
-
-
-def _zone(session: Session, actor: Actor) -> ZoneInfo:
-    organization = session.get(Organization, actor.org_id)
-    try:
-        return ZoneInfo(organization.timezone) if organization else ZoneInfo("UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _reach(session: Session, actor: Actor, authorization_uuid: str) -> tuple[PriorAuthorization, Patient]:

@@ -13,12 +13,14 @@ from carenav.cli.feeds import feeds_group
 from carenav.cli.imports import import_command
 from carenav.cli.instruments import instruments_group
 from carenav.cli.mllp import mllp_command
+from carenav.cli.outreach import outreach_group
 from carenav.cli.programs import programs_group
 from carenav.cli.resources import resources_group
 from carenav.cli.serve import serve_command
 from carenav.cli.stratify import stratify_command
 from carenav.cli.synth import synth_command
 from carenav.cli.tokens import tokens_group
+from carenav.cli.transitions import transitions_group
 from carenav.cli.users import users_group
 
 
@@ -35,6 +37,8 @@ cli.add_command(export_command)
 cli.add_command(import_command)
 cli.add_command(feeds_group)
 cli.add_command(mllp_command)
+cli.add_command(outreach_group)
+cli.add_command(transitions_group)
 cli.add_command(users_group)
 cli.add_command(serve_command)
 cli.add_command(synth_command)

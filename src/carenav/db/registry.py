@@ -15,11 +15,14 @@ def load_all_models() -> MetaData:
     import carenav.careplans.models
     import carenav.education.models
     import carenav.feeds.models
+    import carenav.outreach.models
     import carenav.patients.models
     import carenav.programs.models
     import carenav.referrals.models
     import carenav.resources.models
     import carenav.stratification.models
-    import carenav.tasks.models  # noqa: F401
+    import carenav.tasks.models
+    import carenav.timekeeping.models
+    import carenav.transitions.models  # noqa: F401
 
     return Base.metadata

@@ -46,6 +46,7 @@ from carenav.patients.models import (
     RelatedPerson,
 )
 from carenav.patients.rules import AdministrativeSex, EncounterStatus
+from carenav.transitions.services import transitions_on_encounter
 
 
 def message_digest(text: str) -> str:
@@ -375,6 +376,8 @@ def _apply(
         )
         if note:
             notes.append(note)
+        if encounter is not None:  # a discharge home opens a transition of care; an admission, a readmission?
+            transitions_on_encounter(session=session, actor=actor, encounter=encounter)
     message.status = MessageStatus.APPLIED
     message.patient_id = patient.id
     message.encounter_id = encounter.id if encounter else None

@@ -111,7 +111,10 @@ SEARCH_PARAMETERS: dict[str, tuple[SearchParameter, ...]] = {
             "token",
             "A care-plan step's kind, https://carenav.org/fhir/CodeSystem/intervention-kind: education, "
             "medication-management, monitoring, referral, coordination, self-management, social-service; "
-            "or http://hl7.org/fhir/CodeSystem/task-code|fulfill, the Tasks tracking referrals.",
+            "or http://hl7.org/fhir/CodeSystem/task-code|fulfill, the Tasks tracking referrals; "
+            "or a transition-of-care task, https://carenav.org/fhir/CodeSystem/tcm-task: "
+            "tcm-interactive-contact, tcm-discharge-information, tcm-medication-reconciliation, "
+            "tcm-follow-up-appointment, tcm-face-to-face.",
         ),
     ),
     "ServiceRequest": (

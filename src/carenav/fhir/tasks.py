@@ -1,7 +1,8 @@
 """Task over the facade: read, search, ``$everything`` and export, over every table whose rows are Tasks.
 
-Two tables hold Tasks today: the interventions of care plans, and referrals (the Task that tracks a
-referral's fulfilment, ``fhir/referrals.py``). Issue 7 adds the tasks of transitions of care. Each table is
+Three tables hold Tasks: the interventions of care plans, referrals (the Task that tracks a referral's
+fulfilment, ``fhir/referrals.py``), and the tasks of transitions of care (``fhir/transition_tasks.py``,
+code system ``https://carenav.org/fhir/CodeSystem/tcm-task``). Each table is
 a ``TaskSource`` in ``TASK_SOURCES``: how to find a row by id (through the patient gate, audited), its rows
 of one patient matching a search as ``(at, id)`` keys, how to load rows by key, and its mapper. Searches
 page over the union of every source's keys in SQL (``merged_page``: newest first, one total), so a new
@@ -27,11 +28,14 @@ from carenav.errors import NotFound
 from carenav.fhir.mappers.common import FHIRDict, Refs
 from carenav.fhir.mappers.referral import TASK_CODE_SYSTEM, referral_task_resource
 from carenav.fhir.mappers.task import INTERVENTION_KIND_SYSTEM, TASK, task_resource
+from carenav.fhir.mappers.transition_task import transition_task_resource
 from carenav.fhir.references import refs_for
 from carenav.fhir.referrals import partner_task_search, referral_keys, referral_task_read, referrals_by_key
 from carenav.fhir.search import SearchRequest, required_patient, token_codes, token_matches
+from carenav.fhir.transition_tasks import transition_task_keys, transition_task_read, transition_tasks_by_key
 from carenav.patients.clinical_queries import CodeMatch, RecordPage, RowSource, merged_page
 from carenav.referrals.models import Referral
+from carenav.transitions.models import TransitionTask
 
 TASK_STATUS = "http://hl7.org/fhir/task-status"
 
@@ -80,6 +84,10 @@ def _referral_keys(patient_id: int, criteria: TaskCriteria) -> Select[datetime, 
     return referral_keys(patient_id, criteria.statuses, fulfil)
 
 
+def _transition_keys(patient_id: int, criteria: TaskCriteria) -> Select[datetime, int]:
+    return transition_task_keys(patient_id, criteria.statuses, criteria.codes)
+
+
 TASK_SOURCES: list[TaskSource] = [
     TaskSource(
         entity="Intervention",
@@ -96,6 +104,14 @@ TASK_SOURCES: list[TaskSource] = [
         load=referrals_by_key,
         read=referral_task_read,
         to_fhir=referral_task_resource,
+    ),
+    TaskSource(
+        entity="TransitionTask",
+        model=TransitionTask,
+        keys=_transition_keys,
+        load=transition_tasks_by_key,
+        read=transition_task_read,
+        to_fhir=transition_task_resource,
     ),
 ]
 

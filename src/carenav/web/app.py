@@ -28,9 +28,12 @@ from carenav.web.pages import (
     directory,
     education,
     login,
+    outreach,
     patients,
     population,
     resources,
+    time,
+    transitions,
 )
 from carenav.web.rendering import make_environment
 from carenav.web.security import security_headers
@@ -77,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(care_team.router)
     app.include_router(directory.router)
     app.include_router(resources.router)
+    app.include_router(outreach.router)
+    app.include_router(transitions.router)
+    app.include_router(time.router)
     app.include_router(authorizations.router)
     app.include_router(education.router)
     app.include_router(population.router)

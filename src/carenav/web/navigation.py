@@ -23,6 +23,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("patients", "Patients", "/patients", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem("resources", "Resources", "/resources", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem("referrals", "Referrals", "/referrals", frozenset({"care_manager", "supervisor", "admin"})),
+    NavItem("time", "Time", "/time", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem(
         "authorizations",
         "Authorizations",

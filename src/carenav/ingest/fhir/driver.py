@@ -50,6 +50,7 @@ from carenav.patients.services import (
     SourceRecord,
     patient_record_upsert,
 )
+from carenav.transitions.services import transitions_after_import
 
 DEFAULT_SOURCE = "fhir"
 BUNDLE_TYPES = frozenset({"collection", "transaction", "batch", "searchset"})
@@ -99,6 +100,9 @@ class _Batch:
             return
         outcomes = patient_record_upsert(
             session=self.session, actor=self.actor, units=self.units, source_system=self.source_system
+        )
+        transitions_after_import(
+            session=self.session, actor=self.actor, source_system=self.source_system, outcomes=outcomes
         )
         for outcome, items in zip(outcomes, self.tracked, strict=True):
             status_of = {id(r): s for r, s in zip(outcome.unit.records, outcome.statuses, strict=True)}

@@ -29,7 +29,10 @@ from carenav.web.names import patient_display_name
 from carenav.web.pages.authorizations import authorization_panel
 from carenav.web.pages.careplans import care_plan_panel
 from carenav.web.pages.education import education_panel
+from carenav.web.pages.outreach import outreach_panel
 from carenav.web.pages.resources import referral_panel
+from carenav.web.pages.time import time_panel
+from carenav.web.pages.transitions import transition_panel
 from carenav.web.paging import Paging
 from carenav.web.rendering import is_htmx, render
 
@@ -135,8 +138,11 @@ def patient_summary_page(
             "short_title": short_title,
             "careplans": care_plan_panel(session, login, summary.patient),
             "referrals": referral_panel(session, login, summary.patient),
+            "transitions": transition_panel(session, login, summary.patient),
             "authorizations": authorization_panel(session, login, summary.patient),
             "education": education_panel(session, login, summary.patient),
+            "outreach": outreach_panel(session, login, summary.patient),
+            "time": time_panel(session, login, summary.patient),
         },
         nav_key="patients",
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 09:35:18.629456
+Create Date: 2026-11-25 10:19:47.951251
 """
 
 from __future__ import annotations
@@ -1220,6 +1220,69 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "outreach_contacts",
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("direction", sa.String(length=16), nullable=False),
+        sa.Column("party", sa.String(length=32), nullable=False),
+        sa.Column("party_name", sa.String(length=300), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("program_code", sa.String(length=32), nullable=True),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("staff", sa.String(length=200), nullable=False),
+        sa.Column("minutes", sa.Integer(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("answers", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("red_flags", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("plan_adjustments", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "direction IN ('outbound', 'inbound')", name=op.f("ck_outreach_contacts_direction")
+        ),
+        sa.CheckConstraint(
+            "kind IN ('call', 'video', 'home-visit', 'clinic-visit', 'message', 'letter')",
+            name=op.f("ck_outreach_contacts_kind"),
+        ),
+        sa.CheckConstraint(
+            "outcome IN ('reached', 'no-answer', 'voicemail', 'wrong-number', 'declined')",
+            name=op.f("ck_outreach_contacts_outcome"),
+        ),
+        sa.CheckConstraint(
+            "party IN ('patient', 'caregiver', 'provider', 'payer', 'community-organization')",
+            name=op.f("ck_outreach_contacts_party"),
+        ),
+        sa.CheckConstraint(
+            "minutes IS NULL OR (minutes >= 0 AND minutes <= 1440)", name=op.f("ck_outreach_contacts_minutes")
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_outreach_contacts_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_outreach_contacts_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_outreach_contacts_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outreach_contacts")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_outreach_contacts_uuid")),
+    )
+    with op.batch_alter_table("outreach_contacts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outreach_contacts_org_id"), ["org_id"], unique=False)
+        batch_op.create_index("ix_outreach_contacts_patient_at", ["patient_id", "at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outreach_contacts_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "patient_resources",
         sa.Column("service_id", sa.Integer(), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
@@ -1421,6 +1484,50 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_resource_terms_service_id"), ["service_id"], unique=False)
 
     op.create_table(
+        "running_timers",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("program_code", sa.String(length=32), nullable=False),
+        sa.Column("staff_role", sa.String(length=32), nullable=False),
+        sa.Column("activity", sa.String(length=32), nullable=False),
+        sa.Column("started_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "activity IN ('patient-contact', 'assessment', 'care-planning', 'medication-management', 'care-coordination', 'community-resources', 'transition-follow-up', 'education', 'other')",
+            name=op.f("ck_running_timers_activity"),
+        ),
+        sa.CheckConstraint(
+            "staff_role IN ('clinical-staff', 'billing-practitioner')",
+            name=op.f("ck_running_timers_staff_role"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_running_timers_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_running_timers_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_running_timers_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_running_timers")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_running_timers_user_id")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_running_timers_uuid")),
+    )
+    with op.batch_alter_table("running_timers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_running_timers_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_running_timers_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
         "stratification_evidence",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("result_id", sa.Integer(), nullable=False),
@@ -1482,6 +1589,79 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_tasks_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
+        "transition_episodes",
+        sa.Column("encounter_id", sa.Integer(), nullable=False),
+        sa.Column("discharged_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("discharged_on", sa.Date(), nullable=False),
+        sa.Column("facility", sa.String(length=300), nullable=True),
+        sa.Column("disposition_code", sa.String(length=100), nullable=True),
+        sa.Column("disposition_display", sa.String(length=500), nullable=True),
+        sa.Column("disposition_known", sa.Boolean(), nullable=False),
+        sa.Column("complexity", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("opened_by", sa.String(length=200), nullable=False),
+        sa.Column("closed_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_reason", sa.String(length=32), nullable=True),
+        sa.Column("closed_by", sa.String(length=200), nullable=True),
+        sa.Column("closed_note", sa.Text(), nullable=True),
+        sa.Column("readmission_encounter_id", sa.Integer(), nullable=True),
+        sa.Column("readmitted_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("enrol_prompt", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "closed_reason IS NULL OR closed_reason IN ('period-ended', 'completed', 'readmitted', 'discharge-cancelled', 'not-a-transition', 'deceased')",
+            name=op.f("ck_transition_episodes_reason"),
+        ),
+        sa.CheckConstraint(
+            "complexity IN ('moderate', 'high')", name=op.f("ck_transition_episodes_complexity")
+        ),
+        sa.CheckConstraint("status IN ('open', 'closed')", name=op.f("ck_transition_episodes_status")),
+        sa.ForeignKeyConstraint(
+            ["encounter_id"],
+            ["encounters.id"],
+            name=op.f("fk_transition_episodes_encounter_id_encounters"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_transition_episodes_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_transition_episodes_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["readmission_encounter_id"],
+            ["encounters.id"],
+            name=op.f("fk_transition_episodes_readmission_encounter_id_encounters"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_transition_episodes")),
+        sa.UniqueConstraint("encounter_id", name="uq_transition_episodes_encounter"),
+        sa.UniqueConstraint("uuid", name=op.f("uq_transition_episodes_uuid")),
+    )
+    with op.batch_alter_table("transition_episodes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_transition_episodes_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_transition_episodes_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_transition_episodes_readmission_encounter_id"),
+            ["readmission_encounter_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_transition_episodes_status_discharged", ["status", "discharged_on"], unique=False
+        )
 
     op.create_table(
         "web_sessions",
@@ -1756,6 +1936,57 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "outreach_followups",
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("rule_key", sa.String(length=64), nullable=False),
+        sa.Column("rule_title", sa.String(length=200), nullable=False),
+        sa.Column("program_code", sa.String(length=32), nullable=True),
+        sa.Column("tier", sa.Integer(), nullable=True),
+        sa.Column("anchor_on", sa.Date(), nullable=True),
+        sa.Column("step", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("status_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status_reason", sa.Text(), nullable=True),
+        sa.Column("moved_by_hand", sa.Boolean(), nullable=False),
+        sa.Column("done_by_contact_id", sa.Integer(), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('scheduled', 'done', 'missed', 'cancelled', 'rescheduled')",
+            name=op.f("ck_outreach_followups_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["done_by_contact_id"],
+            ["outreach_contacts.id"],
+            name=op.f("fk_outreach_followups_done_by_contact_id_outreach_contacts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_outreach_followups_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_outreach_followups_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outreach_followups")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_outreach_followups_uuid")),
+    )
+    with op.batch_alter_table("outreach_followups", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outreach_followups_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outreach_followups_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index("ix_outreach_followups_status_due", ["status", "due_on"], unique=False)
+
+    op.create_table(
         "program_consents",
         sa.Column("enrolment_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -1839,6 +2070,135 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_program_enrolment_history_enrolment_id"), ["enrolment_id"], unique=False
         )
+
+    op.create_table(
+        "time_entries",
+        sa.Column("program_code", sa.String(length=32), nullable=False),
+        sa.Column("enrolment_id", sa.Integer(), nullable=True),
+        sa.Column("staff_user_id", sa.Integer(), nullable=True),
+        sa.Column("staff_name", sa.String(length=200), nullable=False),
+        sa.Column("staff_role", sa.String(length=32), nullable=False),
+        sa.Column("activity", sa.String(length=32), nullable=False),
+        sa.Column("minutes", sa.Integer(), nullable=False),
+        sa.Column("on_date", sa.Date(), nullable=False),
+        sa.Column("started_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("recorded_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("deleted_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("deleted_reason", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "activity IN ('patient-contact', 'assessment', 'care-planning', 'medication-management', 'care-coordination', 'community-resources', 'transition-follow-up', 'education', 'other')",
+            name=op.f("ck_time_entries_activity"),
+        ),
+        sa.CheckConstraint("source IN ('timer', 'manual')", name=op.f("ck_time_entries_source")),
+        sa.CheckConstraint(
+            "staff_role IN ('clinical-staff', 'billing-practitioner')",
+            name=op.f("ck_time_entries_staff_role"),
+        ),
+        sa.CheckConstraint(
+            "(deleted_at IS NULL AND deleted_reason IS NULL) OR (deleted_at IS NOT NULL AND deleted_reason IS NOT NULL)",
+            name=op.f("ck_time_entries_deleted"),
+        ),
+        sa.CheckConstraint("minutes >= 1 AND minutes <= 600", name=op.f("ck_time_entries_minutes")),
+        sa.ForeignKeyConstraint(
+            ["enrolment_id"],
+            ["program_enrolments.id"],
+            name=op.f("fk_time_entries_enrolment_id_program_enrolments"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_time_entries_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_time_entries_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_time_entries_recorded_by_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_user_id"],
+            ["users.id"],
+            name=op.f("fk_time_entries_staff_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_time_entries")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_time_entries_uuid")),
+    )
+    with op.batch_alter_table("time_entries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_time_entries_enrolment_id"), ["enrolment_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_time_entries_org_id"), ["org_id"], unique=False)
+        batch_op.create_index("ix_time_entries_org_on", ["org_id", "on_date"], unique=False)
+        batch_op.create_index(batch_op.f("ix_time_entries_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index("ix_time_entries_patient_on", ["patient_id", "on_date"], unique=False)
+        batch_op.create_index("ix_time_entries_staff_on", ["staff_user_id", "on_date"], unique=False)
+
+    op.create_table(
+        "transition_tasks",
+        sa.Column("episode_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("done_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_by", sa.String(length=200), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('tcm-interactive-contact', 'tcm-discharge-information', 'tcm-medication-reconciliation', 'tcm-follow-up-appointment', 'tcm-face-to-face')",
+            name=op.f("ck_transition_tasks_kind"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('open', 'done', 'late-done', 'missed', 'cancelled')",
+            name=op.f("ck_transition_tasks_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["episode_id"],
+            ["transition_episodes.id"],
+            name=op.f("fk_transition_tasks_episode_id_transition_episodes"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_transition_tasks_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_transition_tasks_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_transition_tasks")),
+        sa.UniqueConstraint("episode_id", "kind", name="uq_transition_tasks_episode_kind"),
+        sa.UniqueConstraint("uuid", name=op.f("uq_transition_tasks_uuid")),
+    )
+    with op.batch_alter_table("transition_tasks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_transition_tasks_episode_id"), ["episode_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_transition_tasks_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_transition_tasks_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index("ix_transition_tasks_status_due", ["status", "due_on"], unique=False)
 
     op.create_table(
         "care_plan_agreements",
@@ -2033,6 +2393,54 @@ def upgrade() -> None:
         sa.UniqueConstraint("plan_id", "version", name="uq_care_plan_versions_version"),
     )
     op.create_table(
+        "time_entry_edits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("changes", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint("action IN ('edit', 'delete')", name=op.f("ck_time_entry_edits_action")),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["time_entries.id"],
+            name=op.f("fk_time_entry_edits_entry_id_time_entries"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_time_entry_edits_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_time_entry_edits")),
+    )
+    with op.batch_alter_table("time_entry_edits", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_time_entry_edits_entry_id"), ["entry_id"], unique=False)
+
+    op.create_table(
+        "transition_attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("by", sa.String(length=200), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.CheckConstraint(
+            "outcome IN ('reached', 'no-answer', 'voicemail', 'wrong-number', 'declined')",
+            name=op.f("ck_transition_attempts_outcome"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"],
+            ["transition_tasks.id"],
+            name=op.f("fk_transition_attempts_task_id_transition_tasks"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_transition_attempts")),
+    )
+    with op.batch_alter_table("transition_attempts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_transition_attempts_task_id"), ["task_id"], unique=False)
+
+    op.create_table(
         "care_plan_goals",
         sa.Column("plan_id", sa.Integer(), nullable=True),
         sa.Column("problem_id", sa.Integer(), nullable=True),
@@ -2165,6 +2573,36 @@ def upgrade() -> None:
     with op.batch_alter_table("care_plan_intervention_goals", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_care_plan_intervention_goals_goal_id"), ["goal_id"], unique=False
+        )
+
+    op.create_table(
+        "outreach_contact_goal_updates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("goal_id", sa.Integer(), nullable=True),
+        sa.Column("goal_description", sa.Text(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("achievement", sa.String(length=20), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["contact_id"],
+            ["outreach_contacts.id"],
+            name=op.f("fk_outreach_contact_goal_updates_contact_id_outreach_contacts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["goal_id"],
+            ["care_plan_goals.id"],
+            name=op.f("fk_outreach_contact_goal_updates_goal_id_care_plan_goals"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outreach_contact_goal_updates")),
+    )
+    with op.batch_alter_table("outreach_contact_goal_updates", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_outreach_contact_goal_updates_contact_id"), ["contact_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_outreach_contact_goal_updates_goal_id"), ["goal_id"], unique=False
         )
 
     op.create_table(
@@ -2705,6 +3143,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_prior_authorizations_org_id"))
 
     op.drop_table("prior_authorizations")
+    with op.batch_alter_table("outreach_contact_goal_updates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outreach_contact_goal_updates_goal_id"))
+        batch_op.drop_index(batch_op.f("ix_outreach_contact_goal_updates_contact_id"))
+
+    op.drop_table("outreach_contact_goal_updates")
     with op.batch_alter_table("care_plan_intervention_goals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_care_plan_intervention_goals_goal_id"))
 
@@ -2718,6 +3161,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_care_plan_goals_patient_id"))
 
     op.drop_table("care_plan_goals")
+    with op.batch_alter_table("transition_attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_transition_attempts_task_id"))
+
+    op.drop_table("transition_attempts")
+    with op.batch_alter_table("time_entry_edits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_time_entry_edits_entry_id"))
+
+    op.drop_table("time_entry_edits")
     op.drop_table("care_plan_versions")
     with op.batch_alter_table("care_plan_problems", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_care_plan_problems_plan_id"))
@@ -2736,6 +3187,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_care_plan_agreements_plan_id"))
 
     op.drop_table("care_plan_agreements")
+    with op.batch_alter_table("transition_tasks", schema=None) as batch_op:
+        batch_op.drop_index("ix_transition_tasks_status_due")
+        batch_op.drop_index(batch_op.f("ix_transition_tasks_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_transition_tasks_org_id"))
+        batch_op.drop_index(batch_op.f("ix_transition_tasks_episode_id"))
+
+    op.drop_table("transition_tasks")
+    with op.batch_alter_table("time_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_time_entries_staff_on")
+        batch_op.drop_index("ix_time_entries_patient_on")
+        batch_op.drop_index(batch_op.f("ix_time_entries_patient_id"))
+        batch_op.drop_index("ix_time_entries_org_on")
+        batch_op.drop_index(batch_op.f("ix_time_entries_org_id"))
+        batch_op.drop_index(batch_op.f("ix_time_entries_enrolment_id"))
+
+    op.drop_table("time_entries")
     with op.batch_alter_table("program_enrolment_history", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_program_enrolment_history_enrolment_id"))
 
@@ -2746,6 +3213,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_program_consents_enrolment_id"))
 
     op.drop_table("program_consents")
+    with op.batch_alter_table("outreach_followups", schema=None) as batch_op:
+        batch_op.drop_index("ix_outreach_followups_status_due")
+        batch_op.drop_index(batch_op.f("ix_outreach_followups_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_outreach_followups_org_id"))
+
+    op.drop_table("outreach_followups")
     with op.batch_alter_table("observation_components", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_observation_components_observation_id"))
 
@@ -2773,6 +3246,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
 
     op.drop_table("web_sessions")
+    with op.batch_alter_table("transition_episodes", schema=None) as batch_op:
+        batch_op.drop_index("ix_transition_episodes_status_discharged")
+        batch_op.drop_index(batch_op.f("ix_transition_episodes_readmission_encounter_id"))
+        batch_op.drop_index(batch_op.f("ix_transition_episodes_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_transition_episodes_org_id"))
+
+    op.drop_table("transition_episodes")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tasks_patient_id"))
         batch_op.drop_index(batch_op.f("ix_tasks_org_id"))
@@ -2783,6 +3263,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_stratification_evidence_result_id"))
 
     op.drop_table("stratification_evidence")
+    with op.batch_alter_table("running_timers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_running_timers_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_running_timers_org_id"))
+
+    op.drop_table("running_timers")
     with op.batch_alter_table("resource_terms", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_resource_terms_service_id"))
         batch_op.drop_index("ix_resource_terms_code")
@@ -2811,6 +3296,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_patient_resources_org_id"))
 
     op.drop_table("patient_resources")
+    with op.batch_alter_table("outreach_contacts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outreach_contacts_user_id"))
+        batch_op.drop_index("ix_outreach_contacts_patient_at")
+        batch_op.drop_index(batch_op.f("ix_outreach_contacts_org_id"))
+
+    op.drop_table("outreach_contacts")
     with op.batch_alter_table("observations", schema=None) as batch_op:
         batch_op.drop_index("ix_observations_patient_code_at")
 
