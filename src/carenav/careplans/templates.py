@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from carenav.careplans.rules import GoalPriority, InterventionKind, Target, target_make
+from carenav.datafiles import toml_read, toml_tables, toml_text
 from carenav.errors import InvalidInput, NotFound
 from carenav.patients.rules import ICD10CM, SNOMED, CareTeamRole
 
@@ -94,20 +95,17 @@ class PlanTemplate:
 
 def template_load(path: Path) -> PlanTemplate:
     where = str(path)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"not a readable TOML file ({exc})", where=where) from exc
-    template_id = _text(document, "id", where)
+    document = toml_read(path)
+    template_id = toml_text(document, "id", where)
     if template_id != path.stem:
         raise InvalidInput(f"the template's id {template_id!r} is not its file name", where=where)
     applies = document.get("applies_to") or {}
-    problems = tuple(_problem(raw, where) for raw in _list(document, "problem", where))
+    problems = tuple(_problem(raw, where) for raw in toml_tables(document, "problem", where))
     problem_keys = _unique([p.key for p in problems], "problem", where)
-    goals = tuple(_goal(raw, problem_keys, where) for raw in _list(document, "goal", where))
+    goals = tuple(_goal(raw, problem_keys, where) for raw in toml_tables(document, "goal", where))
     goal_keys = _unique([g.key for g in goals], "goal", where)
     interventions = tuple(
-        _intervention(raw, goal_keys, where) for raw in _list(document, "intervention", where)
+        _intervention(raw, goal_keys, where) for raw in toml_tables(document, "intervention", where)
     )
     _unique([i.key for i in interventions], "intervention", where)
     _unique([*problem_keys, *goal_keys, *(i.key for i in interventions)], "item", where)
@@ -115,8 +113,8 @@ def template_load(path: Path) -> PlanTemplate:
         raise InvalidInput("a template needs at least one problem and one goal", where=where)
     return PlanTemplate(
         id=template_id,
-        title=_text(document, "title", where),
-        version=_text(document, "version", where),
+        title=toml_text(document, "title", where),
+        version=toml_text(document, "version", where),
         description=str(document.get("description", "")),
         snomed=tuple(str(c) for c in applies.get("snomed", [])),
         icd10cm=tuple(str(c) for c in applies.get("icd10cm", [])),
@@ -124,20 +122,6 @@ def template_load(path: Path) -> PlanTemplate:
         goals=goals,
         interventions=interventions,
     )
-
-
-def _list(document: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
-    items = document.get(key, [])
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise InvalidInput(f"[[{key}]] must be a list of tables", where=where)
-    return items
-
-
-def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{key} is missing or empty", where=where)
-    return value.strip()
 
 
 def _unique(keys: Sequence[str], what: str, where: str) -> set[str]:
@@ -150,16 +134,16 @@ def _unique(keys: Sequence[str], what: str, where: str) -> set[str]:
 
 
 def _problem(raw: Mapping[str, Any], where: str) -> TemplateProblem:
-    key = _text(raw, "key", where)
+    key = toml_text(raw, "key", where)
     return TemplateProblem(
-        key=key, text=_text(raw, "text", f"{where}: problem {key}"), detail=str(raw.get("detail", ""))
+        key=key, text=toml_text(raw, "text", f"{where}: problem {key}"), detail=str(raw.get("detail", ""))
     )
 
 
 def _goal(raw: Mapping[str, Any], problems: set[str], where: str) -> TemplateGoal:
-    key = _text(raw, "key", where)
+    key = toml_text(raw, "key", where)
     at = f"{where}: goal {key}"
-    problem = _text(raw, "problem", at)
+    problem = toml_text(raw, "problem", at)
     if problem not in problems:
         raise InvalidInput(f"names the unknown problem {problem!r}", where=at)
     try:
@@ -186,18 +170,18 @@ def _goal(raw: Mapping[str, Any], problems: set[str], where: str) -> TemplateGoa
     measure_raw = raw.get("measure")
     measure = None
     if measure_raw is not None:
-        system = _text(measure_raw, "system", f"{at} measure")
+        system = toml_text(measure_raw, "system", f"{at} measure")
         if system not in MEASURE_SYSTEMS:
             raise InvalidInput(f"measure system {system!r} is not LOINC or SNOMED CT", where=at)
         measure = Measure(
-            system, _text(measure_raw, "code", f"{at} measure"), _text(measure_raw, "display", at)
+            system, toml_text(measure_raw, "code", f"{at} measure"), toml_text(measure_raw, "display", at)
         )
     if measure is not None and target is None:
         raise InvalidInput("a measure needs a target (FHIR: target.detail requires target.measure)", where=at)
     return TemplateGoal(
         key=key,
         problem=problem,
-        description=_text(raw, "description", at),
+        description=toml_text(raw, "description", at),
         priority=priority,
         due_days=_days(raw, at),
         target=target,
@@ -206,7 +190,7 @@ def _goal(raw: Mapping[str, Any], problems: set[str], where: str) -> TemplateGoa
 
 
 def _intervention(raw: Mapping[str, Any], goals: set[str], where: str) -> TemplateIntervention:
-    key = _text(raw, "key", where)
+    key = toml_text(raw, "key", where)
     at = f"{where}: intervention {key}"
     served = raw.get("goals", [])
     if not isinstance(served, list) or not served:
@@ -220,14 +204,14 @@ def _intervention(raw: Mapping[str, Any], goals: set[str], where: str) -> Templa
         raise InvalidInput(
             f"kind {raw.get('kind')!r} is not one of {_values(InterventionKind)}", where=at
         ) from None
-    owner = _text(raw, "owner", at)
+    owner = toml_text(raw, "owner", at)
     if owner not in OWNER_ROLES:
         raise InvalidInput(f"owner {owner!r} is not one of {', '.join(sorted(OWNER_ROLES))}", where=at)
     return TemplateIntervention(
         key=key,
         goals=tuple(str(g) for g in served),
         kind=kind,
-        text=_text(raw, "text", at),
+        text=toml_text(raw, "text", at),
         owner=owner,
         due_days=_days(raw, at),
     )

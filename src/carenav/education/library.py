@@ -11,13 +11,13 @@ reading level is checked against the Flesch-Kincaid grade of its points. Pure: n
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from carenav.datafiles import toml_read, toml_tables, toml_text
 from carenav.education.rules import Schedule, TopicCategory, schedule_make
 from carenav.errors import InvalidInput, NotFound
 from carenav.patients.rules import ICD10CM, SNOMED
@@ -122,11 +122,8 @@ def language_name(code: str) -> str:
 
 def topic_load(path: Path) -> Topic:
     where = str(path)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"not a readable TOML file ({exc})", where=where) from exc
-    topic_id = _text(document, "id", where)
+    document = toml_read(path)
+    topic_id = toml_text(document, "id", where)
     if topic_id != path.stem:
         raise InvalidInput(f"the topic's id {topic_id!r} is not its file name", where=where)
     if not _ID.match(topic_id) or len(topic_id) > 100:
@@ -163,7 +160,9 @@ def topic_load(path: Path) -> Topic:
     minimum = applies.get("min_active_medicines")
     if minimum is not None and (isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 2):
         raise InvalidInput(f"min_active_medicines {minimum!r} is not a count of 2 or more", where=at)
-    texts = tuple(_topic_text(raw, category, where) for raw in _tables(document, "text", where))
+    texts = tuple(
+        _topic_text(raw, category, where) for raw in toml_tables(document, "text", where, required=True)
+    )
     languages = [t.language for t in texts]
     for language in languages:
         if languages.count(language) > 1:
@@ -175,7 +174,7 @@ def topic_load(path: Path) -> Topic:
         raise InvalidInput("sources must name where the content comes from", where=where)
     return Topic(
         id=topic_id,
-        version=_text(document, "version", where),
+        version=toml_text(document, "version", where),
         category=category,
         schedule=schedule,
         snomed=snomed,
@@ -188,7 +187,7 @@ def topic_load(path: Path) -> Topic:
 
 
 def _topic_text(raw: Mapping[str, Any], category: TopicCategory, where: str) -> TopicText:
-    language = _text(raw, "language", f"{where}: text")
+    language = toml_text(raw, "language", f"{where}: text")
     at = f"{where}: text {language}"
     if not _LANGUAGE.match(language):
         raise InvalidInput(f"language {language!r} is not a lower-case language code like es", where=at)
@@ -215,9 +214,9 @@ def _topic_text(raw: Mapping[str, Any], category: TopicCategory, where: str) -> 
             )
     return TopicText(
         language=language,
-        title=_text(raw, "title", at),
+        title=toml_text(raw, "title", at),
         reading_grade=grade,
-        summary=_text(raw, "summary", at),
+        summary=toml_text(raw, "summary", at),
         key_points=points,
         teach_back=questions,
     )
@@ -226,20 +225,6 @@ def _topic_text(raw: Mapping[str, Any], category: TopicCategory, where: str) -> 
 def _asks_to_show(question: str) -> bool:
     lowered = question.lower()
     return any(word in lowered for word in ("show me", "muéstreme", "muestreme", "enséñeme", "enseñeme"))
-
-
-def _tables(document: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
-    items = document.get(key, [])
-    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
-        raise InvalidInput(f"[[{key}]] must be a list of one or more tables", where=where)
-    return items
-
-
-def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{key} is missing or empty", where=where)
-    return value.strip()
 
 
 def _strings(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:

@@ -19,15 +19,15 @@ unable to reach, and which answers of a structured follow-up note are red flags.
 from __future__ import annotations
 
 import calendar as month_calendar
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
+from carenav.datafiles import is_whole, toml_read, toml_tables, toml_text
 from carenav.errors import InvalidInput, NotFound, RuleViolation
 from carenav.workdays import BusinessCalendar, business_calendar
 
@@ -219,12 +219,12 @@ class Cadence:
 
 def cadence_load(path: Path) -> Cadence:
     """The cadence rules of a TOML file; InvalidInput naming the file and the rule at fault."""
-    document = _toml(path)
+    document = toml_read(path)
     rules: list[CadenceRule] = []
     seen: set[str] = set()
-    for n, raw in enumerate(_tables(document, "rule", str(path))):
+    for n, raw in enumerate(toml_tables(document, "rule", str(path))):
         where = f"{path.name}: rule[{n}]"
-        key = _text(raw, "key", where)
+        key = toml_text(raw, "key", where)
         where = f"{path.name}: rule {key}"
         if key in seen:
             raise InvalidInput(f"rule key {key!r} is used twice", where=where)
@@ -237,7 +237,7 @@ def cadence_load(path: Path) -> Cadence:
         tiers = raw.get("tiers", [])
         if not isinstance(programs, list) or not all(isinstance(p, str) and p for p in programs):
             raise InvalidInput("programs is a list of program codes", where=where)
-        if not isinstance(tiers, list) or not all(_whole(t) and 1 <= t <= 9 for t in tiers):
+        if not isinstance(tiers, list) or not all(is_whole(t) and 1 <= t <= 9 for t in tiers):
             raise InvalidInput("tiers is a list of tier levels (1 to 9)", where=where)
         every = _interval(raw["every"], f"{where} every") if "every" in raw else None
         steps_raw = raw.get("steps", [])
@@ -253,7 +253,7 @@ def cadence_load(path: Path) -> Cadence:
         rules.append(
             CadenceRule(
                 key=key,
-                title=_text(raw, "title", where),
+                title=toml_text(raw, "title", where),
                 anchor=anchor,
                 programs=tuple(programs),
                 tiers=tuple(int(t) for t in tiers),
@@ -266,7 +266,7 @@ def cadence_load(path: Path) -> Cadence:
         raise InvalidInput("no [[rule]]", where=str(path))
     discharge = document.get("discharge", {})
     window = discharge.get("window_days", 30)
-    if not _whole(window) or not 1 <= window <= 365:
+    if not is_whole(window) or not 1 <= window <= 365:
         raise InvalidInput("discharge.window_days is 1 to 365", where=f"{path.name}: discharge")
     if "community_dispositions" in discharge:
         raise InvalidInput(
@@ -282,7 +282,7 @@ def _interval(raw: Any, where: str) -> Interval:
             "an interval is one of { days = n }, { business_days = n }, { months = n }", where=where
         )
     ((unit, n),) = raw.items()
-    if unit not in ("days", "business_days", "months") or not _whole(n) or not 1 <= n <= 3650:
+    if unit not in ("days", "business_days", "months") or not is_whole(n) or not 1 <= n <= 3650:
         raise InvalidInput(f"{unit} = {n!r}: give days, business_days or months, 1 to 3650", where=where)
     return Interval(**{unit: int(n)})
 
@@ -362,25 +362,25 @@ class UnableToReachProtocol:
 
 
 def unable_to_reach_load(path: Path) -> UnableToReachProtocol:
-    document = _toml(path)
+    document = toml_read(path)
     where = path.name
     numbers = {}
     for key in ("attempts", "distinct_days", "window_business_days"):
         value = document.get(key)
-        if not _whole(value) or not 1 <= value <= 60:
+        if not is_whole(value) or not 1 <= value <= 60:
             raise InvalidInput(f"{key} is a whole number, 1 to 60", where=f"{where}: {key}")
         numbers[key] = int(value)
     if numbers["distinct_days"] > numbers["attempts"]:
         raise InvalidInput("distinct_days cannot be more than attempts", where=f"{where}: distinct_days")
     actions = []
-    for n, raw in enumerate(_tables(document, "action", where)):
+    for n, raw in enumerate(toml_tables(document, "action", where)):
         at = f"{where}: action[{n}]"
         due = raw.get("due_business_days", 0)
-        if not _whole(due) or not 0 <= due <= 60:
+        if not is_whole(due) or not 0 <= due <= 60:
             raise InvalidInput("due_business_days is 0 to 60", where=at)
         actions.append(
             ProtocolAction(
-                _text(raw, "key", at), _text(raw, "title", at), int(due), str(raw.get("detail", ""))
+                toml_text(raw, "key", at), toml_text(raw, "title", at), int(due), str(raw.get("detail", ""))
             )
         )
     if not actions:
@@ -573,12 +573,12 @@ class RedFlag:
 
 def note_template_load(path: Path) -> NoteTemplate:
     where = str(path.name)
-    document = _toml(path)
-    template_id = _text(document, "id", where)
+    document = toml_read(path)
+    template_id = toml_text(document, "id", where)
     if template_id != path.stem:
         raise InvalidInput(f"the template's id {template_id!r} is not its file name", where=where)
     fields: list[NoteField] = []
-    for n, raw in enumerate(_tables(document, "field", where)):
+    for n, raw in enumerate(toml_tables(document, "field", where)):
         fields.append(_field(raw, f"{where}: field[{n}]"))
     keys = [f.key for f in fields]
     for key in keys:
@@ -588,7 +588,8 @@ def note_template_load(path: Path) -> NoteTemplate:
         raise InvalidInput("a note template needs at least one [[field]]", where=where)
     by_key = {f.key: f for f in fields}
     flags = tuple(
-        _flag(raw, by_key, f"{where}: flag[{n}]") for n, raw in enumerate(_tables(document, "flag", where))
+        _flag(raw, by_key, f"{where}: flag[{n}]")
+        for n, raw in enumerate(toml_tables(document, "flag", where))
     )
     flag_keys = [f.key for f in flags]
     for key in flag_keys:
@@ -609,8 +610,8 @@ def note_template_load(path: Path) -> NoteTemplate:
         )
     return NoteTemplate(
         id=template_id,
-        title=_text(document, "title", where),
-        version=_text(document, "version", where),
+        title=toml_text(document, "title", where),
+        version=toml_text(document, "version", where),
         programs=tuple(str(p) for p in programs),
         plan_templates=tuple(str(p) for p in plans),
         always=always,
@@ -620,7 +621,7 @@ def note_template_load(path: Path) -> NoteTemplate:
 
 
 def _field(raw: Mapping[str, Any], where: str) -> NoteField:
-    key = _text(raw, "key", where)
+    key = toml_text(raw, "key", where)
     where = f"{where.rsplit(':', 1)[0]}: field {key}"
     try:
         kind = FieldType(str(raw.get("type")))
@@ -633,7 +634,7 @@ def _field(raw: Mapping[str, Any], where: str) -> NoteField:
         options = raw.get("choices")
         if not isinstance(options, list) or len(options) < 2:
             raise InvalidInput("a choice field lists at least two choices", where=where)
-        choices = tuple(Choice(_text(o, "value", where), _text(o, "label", where)) for o in options)
+        choices = tuple(Choice(toml_text(o, "value", where), toml_text(o, "label", where)) for o in options)
     low, high = raw.get("min"), raw.get("max")
     for bound in (low, high):
         if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float)):
@@ -642,7 +643,7 @@ def _field(raw: Mapping[str, Any], where: str) -> NoteField:
         raise InvalidInput(f"min {low} is above max {high}", where=where)
     return NoteField(
         key=key,
-        label=_text(raw, "label", where),
+        label=toml_text(raw, "label", where),
         type=kind,
         unit=str(raw.get("unit", "")),
         low=None if low is None else float(low),
@@ -654,9 +655,9 @@ def _field(raw: Mapping[str, Any], where: str) -> NoteField:
 
 
 def _flag(raw: Mapping[str, Any], fields: Mapping[str, NoteField], where: str) -> FlagRule:
-    key = _text(raw, "key", where)
+    key = toml_text(raw, "key", where)
     where = f"{where.rsplit(':', 1)[0]}: flag {key}"
-    name = _text(raw, "field", where)
+    name = toml_text(raw, "field", where)
     target = fields.get(name)
     if target is None:
         raise InvalidInput(f"names the unknown field {name!r}", where=where)
@@ -695,7 +696,7 @@ def _flag(raw: Mapping[str, Any], fields: Mapping[str, NoteField], where: str) -
         raise InvalidInput("review is true or false", where=where)
     if alert is not None and (not isinstance(alert, str) or not alert.strip()):
         raise InvalidInput("alert names the kind of patient alert", where=where)
-    words, source = _text(raw, "words", where), _text(raw, "source", where)
+    words, source = toml_text(raw, "words", where), toml_text(raw, "source", where)
     return FlagRule(key, name, op, parsed, words, source, review, alert)
 
 
@@ -802,28 +803,3 @@ def _shown(value: Answer | float) -> str:
 
 
 # --- reading TOML -----------------------------------------------------------------------------------
-
-
-def _toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"not a readable TOML file ({exc})", where=str(path)) from None
-
-
-def _tables(document: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
-    items = document.get(key, [])
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise InvalidInput(f"[[{key}]] must be a list of tables", where=where)
-    return items
-
-
-def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{key} is missing or empty", where=where)
-    return value.strip()
-
-
-def _whole(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -18,7 +18,6 @@ Pure: no SQL, no HTTP.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,6 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from carenav.datafiles import toml_read
 from carenav.errors import InvalidInput, RuleViolation
 from carenav.workdays import BusinessCalendar
 
@@ -139,10 +139,7 @@ class Opening:
 def rules_load(path: Path) -> TransitionRules:
     """The rules from their TOML file; InvalidInput naming the file and the entry at fault."""
     where = str(path)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"cannot read the transition rules: {exc}", where=where) from None
+    document = toml_read(path)
     window, readmission = document.get("window_days"), document.get("readmission_days")
     if not (isinstance(window, int) and window > 0 and isinstance(readmission, int) and readmission > 0):
         raise InvalidInput("window_days and readmission_days are positive whole numbers", where=where)

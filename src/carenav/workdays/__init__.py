@@ -5,7 +5,6 @@ are counted here. Pure: no SQL, no HTTP."""
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -13,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from carenav.datafiles import toml_read
 from carenav.errors import InvalidInput
 
 HOLIDAYS_PATH = Path(__file__).with_name("holidays.toml")
@@ -99,10 +99,7 @@ RULES = {"saturday": ("friday-before", "none"), "sunday": ("monday-after", "none
 
 def calendar_load(path: Path) -> BusinessCalendar:
     """A calendar from its TOML file; InvalidInput naming the file and the entry at fault."""
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"cannot read the calendar: {exc}", where=str(path)) from None
+    document = toml_read(path)
     saturday = str(document.get("observed_saturday", "friday-before"))
     sunday = str(document.get("observed_sunday", "monday-after"))
     if saturday not in RULES["saturday"] or sunday not in RULES["sunday"]:
