@@ -14,6 +14,8 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from carenav.accounts.models import User
+from carenav.caseloads.models import Coverage
+from carenav.clock import today
 from carenav.errors import NotFound
 from carenav.patients.models import CareTeamMember, Patient
 
@@ -59,7 +61,9 @@ def patient_scope(actor: Actor) -> ColumnElement[bool]:
     """SQL condition on ``Patient`` for the patients ``actor`` may see.
 
     - operators, jobs and admins: every patient of their organization;
-    - care managers: the patients on their caseload (an active care-team membership naming them);
+    - care managers: the patients on their caseload (an active care-team membership naming them), and,
+      while they cover for a colleague away (a ``caseloads.models.Coverage`` not ended, whose period holds
+      today by the clock, in UTC), that colleague's caseload too;
     - supervisors: their own caseload and that of every member of their team;
     - auditors, partners and anyone else: no patient (auditors read the audit trail, not the record;
       partners the referrals sent to them).
@@ -68,8 +72,17 @@ def patient_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.sees_whole_organization:
         return in_org
     if actor.role == "care_manager" and actor.user_id is not None:
+        day = today()
+        covered = select(Coverage.user_id).where(
+            Coverage.org_id == actor.org_id,
+            Coverage.covered_by_user_id == actor.user_id,
+            Coverage.starts_on <= day,
+            Coverage.ends_on >= day,
+            Coverage.ended_at.is_(None),
+        )
         members = select(CareTeamMember.patient_id).where(
-            CareTeamMember.user_id == actor.user_id, CareTeamMember.active.is_(True)
+            or_(CareTeamMember.user_id == actor.user_id, CareTeamMember.user_id.in_(covered)),
+            CareTeamMember.active.is_(True),
         )
         return and_(in_org, Patient.id.in_(members))
     if actor.role == "supervisor" and actor.user_id is not None:

@@ -40,7 +40,7 @@ def test_pages_need_a_login_and_come_back_after_it(client: TestClient, session: 
 def test_login_never_redirects_to_another_site(client: TestClient, session: Session) -> None:
     org = make_org(session)
     make_user(session, org, "amy.cm")
-    assert sign_in(client, "amy.cm", next_path="//evil.example/x") == "/patients"
+    assert sign_in(client, "amy.cm", next_path="//evil.example/x") == "/worklist"
 
 
 def test_htmx_requests_without_login_are_told_where_to_sign_in(client: TestClient) -> None:

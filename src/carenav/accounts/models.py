@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carenav.clock import now
 from carenav.db.mixins import KeyMixin, TenantMixin
-from carenav.db.types import Base, UTCDateTime
+from carenav.db.types import Base, JSONDocument, UTCDateTime
 
 
 class Organization(KeyMixin, Base):
@@ -48,9 +48,29 @@ class User(KeyMixin, TenantMixin, Base):
     failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discipline: Mapped[str | None] = mapped_column(String(32))
+    """nurse, social-worker, community-health-worker, pharmacist or other (``caseloads.rules.Discipline``)."""
+    languages: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    """The languages the user speaks with patients (BCP 47 codes: en, es...), for caseload balancing."""
+    max_caseload: Mapped[int | None] = mapped_column(Integer)
+    """Capacity in patients; None: the default of their discipline (``caseloads/capacity.toml``)."""
 
     organization: Mapped[Organization] = relationship(lazy="joined")
     team: Mapped[Team | None] = relationship(lazy="joined")
+
+
+class Credential(KeyMixin, TenantMixin, Base):
+    """A user's credential: a certification (CCM) or a licence (RN, LCSW...) with its number, issuing
+    state and expiry."""
+
+    __tablename__ = "user_credentials"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str | None] = mapped_column(String(2))
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    added_by: Mapped[str] = mapped_column(String(200))
 
 
 class ApiToken(Base):

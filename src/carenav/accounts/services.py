@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -14,10 +14,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_visible
-from carenav.accounts.models import Organization, Team, User, WebSession
+from carenav.accounts.models import Credential, Organization, Team, User, WebSession
 from carenav.accounts.rules import Role, password_problem, slug_problem, username_problem
 from carenav.audit.models import AuditEvent
 from carenav.audit.services import audit_record
+from carenav.caseloads.rules import Discipline
 from carenav.clock import now, today
 from carenav.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from carenav.patients.models import CareTeamMember
@@ -524,3 +525,127 @@ def care_manager_assign(
         detail=f"care manager {username}",
     )
     return member
+
+
+# --- Disciplines, languages and credentials --------------------------------------------------------------
+
+CREDENTIAL_EXPIRY_WARNING_DAYS = 60
+
+
+def user_set_discipline(
+    *,
+    session: Session,
+    actor: Actor,
+    username: str,
+    discipline: str | None,
+    languages: list[str] | None = None,
+    max_caseload: int | None = None,
+) -> User:
+    """Set a user's discipline (None clears it), and, when given, the languages they speak and their caseload
+    capacity (``max_caseload``; 0 or less clears it: the discipline's default applies). Audited."""
+    _require_user_admin(actor)
+    user = user_find(session=session, actor=actor, username=username)
+    if discipline is not None:
+        try:
+            discipline = Discipline(discipline).value
+        except ValueError:
+            choices = ", ".join(d.value for d in Discipline)
+            raise InvalidInput(
+                f"unknown discipline {discipline!r}; choose one of {choices}", where="discipline"
+            ) from None
+    changes = [f"discipline={discipline or '-'}"]
+    user.discipline = discipline
+    if languages is not None:
+        cleaned = sorted({code.strip().lower() for code in languages if code.strip()})
+        if any(len(code) > 35 for code in cleaned):
+            raise InvalidInput("a language is a BCP 47 code such as en or es-MX", where="languages")
+        user.languages = cleaned
+        changes.append(f"languages={','.join(cleaned) or '-'}")
+    if max_caseload is not None:
+        user.max_caseload = max_caseload if max_caseload > 0 else None
+        changes.append(f"max_caseload={user.max_caseload or 'default'}")
+    session.flush()
+    audit_record(
+        session=session,
+        actor=actor,
+        action="user-discipline",
+        entity_type="User",
+        entity_id=username,
+        detail="; ".join(changes),
+    )
+    return user
+
+
+def credential_add(
+    *,
+    session: Session,
+    actor: Actor,
+    username: str,
+    kind: str,
+    number: str | None = None,
+    state: str | None = None,
+    expires_on: date | None = None,
+) -> Credential:
+    """Record a credential of a user (CCM, RN license, LCSW license...). Audited."""
+    _require_user_admin(actor)
+    user = user_find(session=session, actor=actor, username=username)
+    kind = kind.strip()
+    if not kind or len(kind) > 64:
+        raise InvalidInput(
+            "a credential needs a kind of at most 64 characters (CCM, RN license...)", where="kind"
+        )
+    state = (state or "").strip().upper() or None
+    if state is not None and (len(state) != 2 or not state.isalpha()):
+        raise InvalidInput("a state is its two-letter code (FL, NY...)", where="state")
+    credential = Credential(
+        org_id=user.org_id,
+        user_id=user.id,
+        kind=kind,
+        number=(number or "").strip()[:64] or None,
+        state=state,
+        expires_on=expires_on,
+        added_by=actor.label,
+    )
+    session.add(credential)
+    session.flush()
+    audit_record(
+        session=session,
+        actor=actor,
+        action="credential-add",
+        entity_type="Credential",
+        entity_id=credential.uuid,
+        detail=f"{username}: {kind}" + (f" expires {expires_on.isoformat()}" if expires_on else ""),
+    )
+    return credential
+
+
+def credential_list(*, session: Session, actor: Actor, username: str | None = None) -> list[Credential]:
+    """The credentials of the actor's organization (of one user when ``username`` is given), soonest expiry
+    first."""
+    query = select(Credential).where(Credential.org_id == actor.org_id)
+    if username is not None:
+        query = query.where(
+            Credential.user_id == user_find(session=session, actor=actor, username=username).id
+        )
+    rows = session.scalars(
+        query.order_by(Credential.expires_on.is_(None), Credential.expires_on, Credential.id)
+    )
+    return list(rows)
+
+
+def credentials_expiring(
+    *, session: Session, actor: Actor, on: date, within_days: int = CREDENTIAL_EXPIRY_WARNING_DAYS
+) -> list[Credential]:
+    """Credentials that have expired or expire within ``within_days`` of ``on``, soonest first."""
+    limit = on + timedelta(days=within_days)
+    return list(
+        session.scalars(
+            select(Credential)
+            .where(
+                Credential.org_id == actor.org_id,
+                Credential.expires_on.is_not(None),
+                Credential.expires_on <= limit,
+            )
+            .order_by(Credential.expires_on, Credential.id)
+        )
+    )

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 import click
+from sqlalchemy import select
 
+from carenav.accounts.models import User
 from carenav.accounts.queries import user_list
 from carenav.accounts.rules import Role
 from carenav.accounts.services import (
+    CREDENTIAL_EXPIRY_WARNING_DAYS,
     care_manager_assign,
+    credential_add,
+    credential_list,
     user_create,
     user_deactivate,
+    user_set_discipline,
     user_set_password,
     user_unlock,
 )
+from carenav.caseloads.rules import Discipline
 from carenav.cli.context import (
     fails_cleanly,
     json_option,
@@ -22,7 +30,7 @@ from carenav.cli.context import (
     org_option,
     print_json,
 )
-from carenav.clock import now
+from carenav.clock import now, today
 from carenav.errors import InvalidInput
 
 password_stdin_option = click.option(
@@ -168,3 +176,99 @@ def users_assign(username: str, patient_uuid: str, org_slug: str | None) -> None
     with operator_transaction(org_slug, "users assign") as (session, actor):
         care_manager_assign(session=session, actor=actor, username=username, patient_uuid=patient_uuid)
     click.echo(f"patient {patient_uuid} is on {username}'s caseload")
+
+
+@users_group.command("set-discipline")
+@click.argument("username")
+@click.argument("discipline", type=click.Choice([d.value for d in Discipline]))
+@click.option("--languages", default=None, help="Languages spoken, comma-separated BCP 47 codes (en,es).")
+@click.option("--max-caseload", type=int, default=None, help="Capacity in patients (0: the default).")
+@org_option
+@fails_cleanly
+def users_set_discipline(
+    username: str, discipline: str, languages: str | None, max_caseload: int | None, org_slug: str | None
+) -> None:
+    """Set a user's discipline (and the languages they speak, their caseload capacity)."""
+    with operator_transaction(org_slug, "users set-discipline") as (session, actor):
+        user_set_discipline(
+            session=session,
+            actor=actor,
+            username=username,
+            discipline=discipline,
+            languages=languages.split(",") if languages is not None else None,
+            max_caseload=max_caseload,
+        )
+    click.echo(f"{username} is a {discipline}")
+
+
+@users_group.group("credential")
+def credential_group() -> None:
+    """Users' certifications and licences, with their expiry."""
+
+
+@credential_group.command("add")
+@click.argument("username")
+@click.option("--kind", required=True, help="CCM, RN license, LCSW license...")
+@click.option("--number", default=None)
+@click.option("--state", default=None, help="Two-letter issuing state.")
+@click.option("--expires", "expires_on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@org_option
+@fails_cleanly
+def users_credential_add(
+    username: str,
+    kind: str,
+    number: str | None,
+    state: str | None,
+    expires_on: object,
+    org_slug: str | None,
+) -> None:
+    """Record a credential of a user."""
+    expires = expires_on.date() if expires_on is not None and hasattr(expires_on, "date") else None
+    with operator_transaction(org_slug, "users credential add") as (session, actor):
+        credential_add(
+            session=session,
+            actor=actor,
+            username=username,
+            kind=kind,
+            number=number,
+            state=state,
+            expires_on=expires,
+        )
+    click.echo(f"{kind} recorded for {username}")
+
+
+@credential_group.command("list")
+@click.option("--username", default=None, help="Only this user's credentials.")
+@org_option
+@json_option
+@fails_cleanly
+def users_credential_list(username: str | None, org_slug: str | None, as_json: bool) -> None:
+    """List credentials, soonest expiry first; those expired or expiring within 60 days are flagged."""
+    with operator_transaction(org_slug, "users credential list") as (session, actor):
+        day = today()
+        credentials = credential_list(session=session, actor=actor, username=username)
+        names = dict(session.execute(select(User.id, User.username).where(User.org_id == actor.org_id)).all())
+        rows = [
+            {
+                "username": names.get(c.user_id),
+                "kind": c.kind,
+                "number": c.number,
+                "state": c.state,
+                "expires_on": c.expires_on.isoformat() if c.expires_on else None,
+                "expiring": _expiring(c.expires_on, day),
+            }
+            for c in credentials
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        flag = "  EXPIRING" if row["expiring"] else ""
+        click.echo(
+            f"{row['username']:<24} {row['kind']:<16} {row['number'] or '':<12} {row['state'] or '':<3} "
+            f"{row['expires_on'] or 'no expiry'}{flag}"
+        )
+
+
+def _expiring(expires_on: date | None, day: date) -> bool:
+    return expires_on is not None and (expires_on - day).days <= CREDENTIAL_EXPIRY_WARNING_DAYS

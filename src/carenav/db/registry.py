@@ -13,6 +13,7 @@ def load_all_models() -> MetaData:
     import carenav.audit.models
     import carenav.authorizations.models
     import carenav.careplans.models
+    import carenav.caseloads.models
     import carenav.education.models
     import carenav.feeds.models
     import carenav.outreach.models
@@ -23,6 +24,7 @@ def load_all_models() -> MetaData:
     import carenav.stratification.models
     import carenav.tasks.models
     import carenav.timekeeping.models
-    import carenav.transitions.models  # noqa: F401
+    import carenav.transitions.models
+    import carenav.worklist.models  # noqa: F401
 
     return Base.metadata

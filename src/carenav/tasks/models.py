@@ -34,6 +34,8 @@ class Task(KeyMixin, TenantMixin, PatientOwnedMixin, Base):
     due_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.OPEN.value)
     assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("work_pools.id", ondelete="SET NULL"), index=True)
+    """A team pool's queue (``carenav.worklist``): any member may claim the task."""
     source_type: Mapped[str | None] = mapped_column(String(40))
     source_id: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(200))

@@ -25,6 +25,7 @@ from carenav.web.pages import (
     care_team,
     careplan_items,
     careplans,
+    caseloads,
     directory,
     education,
     login,
@@ -34,6 +35,7 @@ from carenav.web.pages import (
     resources,
     time,
     transitions,
+    worklist,
 )
 from carenav.web.rendering import make_environment
 from carenav.web.security import security_headers
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(authorizations.router)
     app.include_router(education.router)
     app.include_router(population.router)
+    app.include_router(caseloads.router)
     app.include_router(audit.router)
     app.include_router(admin.router)
+    app.include_router(worklist.router)
     return app

@@ -18,7 +18,7 @@ class NavItem:
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (
-    NavItem("worklist", "Worklist", None, coming="your due calls, tasks and transitions"),
+    NavItem("worklist", "Worklist", "/worklist", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem("population", "Population", "/population", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem("patients", "Patients", "/patients", frozenset({"care_manager", "supervisor", "admin"})),
     NavItem("resources", "Resources", "/resources", frozenset({"care_manager", "supervisor", "admin"})),
@@ -30,7 +30,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "/authorizations",
         frozenset({"care_manager", "supervisor", "admin"}),
     ),
-    NavItem("reports", "Reports", None, coming="program and quality reports"),
+    NavItem("caseloads", "Caseloads", "/caseloads", frozenset({"supervisor", "admin"})),
+    NavItem("reports", "Reports", "/dashboard", frozenset({"supervisor", "admin"})),
     NavItem("audit", "Audit", "/audit", frozenset({"auditor", "admin"})),
     NavItem("admin", "Admin", "/admin/users", frozenset({"admin"})),
 )
@@ -43,4 +44,6 @@ def nav_for(role: str | None) -> list[NavItem]:
 
 def home_path(role: str | None) -> str:
     """Where a person lands after signing in."""
-    return "/audit" if role == "auditor" else "/patients"
+    if role == "auditor":
+        return "/audit"
+    return "/worklist" if role == "care_manager" else "/patients"

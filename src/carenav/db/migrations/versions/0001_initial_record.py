@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 10:19:47.951251
+Create Date: 2026-11-25 10:35:22.990744
 """
 
 from __future__ import annotations
@@ -203,6 +203,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("teams", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_teams_org_id"), ["org_id"], unique=False)
+
+    op.create_table(
+        "work_pools",
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_work_pools_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_work_pools")),
+        sa.UniqueConstraint("org_id", "key", name=op.f("uq_work_pools_org_id_key")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_work_pools_uuid")),
+    )
+    with op.batch_alter_table("work_pools", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_work_pools_org_id"), ["org_id"], unique=False)
 
     op.create_table(
         "allergies",
@@ -724,6 +746,9 @@ def upgrade() -> None:
         sa.Column("failed_login_count", sa.Integer(), nullable=False),
         sa.Column("locked_until", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_login_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("discipline", sa.String(length=32), nullable=True),
+        sa.Column("languages", carenav.db.types.JSONDocument(), nullable=False),
+        sa.Column("max_caseload", sa.Integer(), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
         sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -930,6 +955,92 @@ def upgrade() -> None:
     with op.batch_alter_table("care_team_members", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_care_team_members_patient_id"), ["patient_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_care_team_members_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "caseload_changes",
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("from_user_id", sa.Integer(), nullable=True),
+        sa.Column("to_user_id", sa.Integer(), nullable=True),
+        sa.Column("by", sa.String(length=200), nullable=False),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["from_user_id"],
+            ["users.id"],
+            name=op.f("fk_caseload_changes_from_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_caseload_changes_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_caseload_changes_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["to_user_id"],
+            ["users.id"],
+            name=op.f("fk_caseload_changes_to_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_caseload_changes")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_caseload_changes_uuid")),
+    )
+    with op.batch_alter_table("caseload_changes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_caseload_changes_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_caseload_changes_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
+        "caseload_coverages",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("covered_by_user_id", sa.Integer(), nullable=False),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("ends_on", sa.Date(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("set_by", sa.String(length=200), nullable=False),
+        sa.Column("ended_at", carenav.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ended_by", sa.String(length=200), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint("ends_on >= starts_on", name=op.f("ck_caseload_coverages_period")),
+        sa.CheckConstraint("user_id <> covered_by_user_id", name=op.f("ck_caseload_coverages_not_self")),
+        sa.ForeignKeyConstraint(
+            ["covered_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_caseload_coverages_covered_by_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_caseload_coverages_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_caseload_coverages_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_caseload_coverages")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_caseload_coverages_uuid")),
+    )
+    with op.batch_alter_table("caseload_coverages", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_caseload_coverages_covering", ["covered_by_user_id", "starts_on", "ends_on"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_caseload_coverages_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_caseload_coverages_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "conditions",
@@ -1554,6 +1665,7 @@ def upgrade() -> None:
         sa.Column("due_on", sa.Date(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("assigned_user_id", sa.Integer(), nullable=True),
+        sa.Column("pool_id", sa.Integer(), nullable=True),
         sa.Column("source_type", sa.String(length=40), nullable=True),
         sa.Column("source_id", sa.String(length=64), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=False),
@@ -1580,6 +1692,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["patient_id"], ["patients.id"], name=op.f("fk_tasks_patient_id_patients"), ondelete="CASCADE"
         ),
+        sa.ForeignKeyConstraint(
+            ["pool_id"], ["work_pools.id"], name=op.f("fk_tasks_pool_id_work_pools"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
         sa.UniqueConstraint("uuid", name=op.f("uq_tasks_uuid")),
     )
@@ -1589,6 +1704,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_tasks_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_tasks_pool_id"), ["pool_id"], unique=False)
 
     op.create_table(
         "transition_episodes",
@@ -1664,6 +1780,35 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "user_credentials",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("number", sa.String(length=64), nullable=True),
+        sa.Column("state", sa.String(length=2), nullable=True),
+        sa.Column("expires_on", sa.Date(), nullable=True),
+        sa.Column("added_by", sa.String(length=200), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", carenav.db.types.UUIDString(length=36), nullable=False),
+        sa.Column("created_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_user_credentials_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_user_credentials_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_credentials")),
+        sa.UniqueConstraint("uuid", name=op.f("uq_user_credentials_uuid")),
+    )
+    with op.batch_alter_table("user_credentials", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_user_credentials_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_user_credentials_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "web_sessions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
@@ -1682,6 +1827,31 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_web_sessions_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "work_pool_members",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("pool_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("role", sa.String(length=32), nullable=True),
+        sa.Column("discipline", sa.String(length=32), nullable=True),
+        sa.CheckConstraint(
+            "(CASE WHEN user_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN role IS NULL THEN 0 ELSE 1 END) + (CASE WHEN discipline IS NULL THEN 0 ELSE 1 END) = 1",
+            name=op.f("ck_work_pool_members_one_member"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["pool_id"],
+            ["work_pools.id"],
+            name=op.f("fk_work_pool_members_pool_id_work_pools"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_work_pool_members_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_work_pool_members")),
+    )
+    with op.batch_alter_table("work_pool_members", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_work_pool_members_pool_id"), ["pool_id"], unique=False)
 
     op.create_table(
         "assessment_suggestions",
@@ -2199,6 +2369,62 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_transition_tasks_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_transition_tasks_patient_id"), ["patient_id"], unique=False)
         batch_op.create_index("ix_transition_tasks_status_due", ["status", "due_on"], unique=False)
+
+    op.create_table(
+        "work_claims",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("from_user_id", sa.Integer(), nullable=True),
+        sa.Column("from_pool_id", sa.Integer(), nullable=True),
+        sa.Column("to_user_id", sa.Integer(), nullable=True),
+        sa.Column("to_pool_id", sa.Integer(), nullable=True),
+        sa.Column("by", sa.String(length=200), nullable=False),
+        sa.Column("by_user_id", sa.Integer(), nullable=True),
+        sa.Column("at", carenav.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.CheckConstraint(
+            "action IN ('claimed', 'handed-off', 'released')", name=op.f("ck_work_claims_action")
+        ),
+        sa.ForeignKeyConstraint(
+            ["by_user_id"], ["users.id"], name=op.f("fk_work_claims_by_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["from_pool_id"],
+            ["work_pools.id"],
+            name=op.f("fk_work_claims_from_pool_id_work_pools"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["from_user_id"],
+            ["users.id"],
+            name=op.f("fk_work_claims_from_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_work_claims_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["tasks.id"], name=op.f("fk_work_claims_task_id_tasks"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["to_pool_id"],
+            ["work_pools.id"],
+            name=op.f("fk_work_claims_to_pool_id_work_pools"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["to_user_id"], ["users.id"], name=op.f("fk_work_claims_to_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_work_claims")),
+    )
+    with op.batch_alter_table("work_claims", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_work_claims_org_id"), ["org_id"], unique=False)
+        batch_op.create_index("ix_work_claims_task_at", ["task_id", "at"], unique=False)
 
     op.create_table(
         "care_plan_agreements",
@@ -3187,6 +3413,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_care_plan_agreements_plan_id"))
 
     op.drop_table("care_plan_agreements")
+    with op.batch_alter_table("work_claims", schema=None) as batch_op:
+        batch_op.drop_index("ix_work_claims_task_at")
+        batch_op.drop_index(batch_op.f("ix_work_claims_org_id"))
+
+    op.drop_table("work_claims")
     with op.batch_alter_table("transition_tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_transition_tasks_status_due")
         batch_op.drop_index(batch_op.f("ix_transition_tasks_patient_id"))
@@ -3242,10 +3473,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_assessment_suggestions_assessment_id"))
 
     op.drop_table("assessment_suggestions")
+    with op.batch_alter_table("work_pool_members", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_work_pool_members_pool_id"))
+
+    op.drop_table("work_pool_members")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
 
     op.drop_table("web_sessions")
+    with op.batch_alter_table("user_credentials", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_user_credentials_user_id"))
+        batch_op.drop_index(batch_op.f("ix_user_credentials_org_id"))
+
+    op.drop_table("user_credentials")
     with op.batch_alter_table("transition_episodes", schema=None) as batch_op:
         batch_op.drop_index("ix_transition_episodes_status_discharged")
         batch_op.drop_index(batch_op.f("ix_transition_episodes_readmission_encounter_id"))
@@ -3254,6 +3494,7 @@ def downgrade() -> None:
 
     op.drop_table("transition_episodes")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_tasks_pool_id"))
         batch_op.drop_index(batch_op.f("ix_tasks_patient_id"))
         batch_op.drop_index(batch_op.f("ix_tasks_org_id"))
         batch_op.drop_index("ix_tasks_assigned_status_due")
@@ -3328,6 +3569,17 @@ def downgrade() -> None:
         batch_op.drop_index("ix_conditions_code")
 
     op.drop_table("conditions")
+    with op.batch_alter_table("caseload_coverages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_caseload_coverages_user_id"))
+        batch_op.drop_index(batch_op.f("ix_caseload_coverages_org_id"))
+        batch_op.drop_index("ix_caseload_coverages_covering")
+
+    op.drop_table("caseload_coverages")
+    with op.batch_alter_table("caseload_changes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_caseload_changes_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_caseload_changes_org_id"))
+
+    op.drop_table("caseload_changes")
     with op.batch_alter_table("care_team_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_care_team_members_user_id"))
         batch_op.drop_index(batch_op.f("ix_care_team_members_patient_id"))
@@ -3413,6 +3665,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_allergies_patient_id"))
 
     op.drop_table("allergies")
+    with op.batch_alter_table("work_pools", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_work_pools_org_id"))
+
+    op.drop_table("work_pools")
     with op.batch_alter_table("teams", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_teams_org_id"))
 

@@ -1,0 +1,111 @@
+"""The worklist on screen: ``/worklist``, the care manager's ranked queue (filterable by kind) with each
+item's reason, due date and one-click actions (log contact and open plan: the patient page's sections;
+start timer: the time page's own timer route; reschedule: the outreach page's follow-up route; hand off,
+release: here); ``/worklist/pools/{key}``, a team pool's queue with Claim and its trail."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from carenav.accounts.queries import org_today
+from carenav.timekeeping.rules import ACTIVITY_LABELS, ActivityType
+from carenav.web.database import REQUEST_SESSION
+from carenav.web.dependencies import Login, current_login
+from carenav.web.rendering import render
+from carenav.worklist.queries import hand_off_targets, pool_queue, pools_for, worklist_for
+from carenav.worklist.rules import ItemKind, label_of, priorities
+from carenav.worklist.services import task_claim, task_hand_off, task_release
+
+router = APIRouter()
+
+
+@router.get("/worklist")
+def worklist_page(
+    request: Request,
+    kind: str = "",
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    """The signed-in person's queue, ranked; ``kind`` narrows it to one kind of item."""
+    ranked = worklist_for(session, login.actor)
+    counts: dict[str, int] = {}
+    for r in ranked:
+        counts[r.item.kind.value] = counts.get(r.item.kind.value, 0) + 1
+    shown = [r for r in ranked if not kind or r.item.kind.value == kind]
+    users, pools = hand_off_targets(session, login.actor)
+    p = priorities()
+    context = {
+        "ranked": shown,
+        "total": len(ranked),
+        "kind": kind,
+        "kinds": [(k.value, p.weight(k).label, counts.get(k.value, 0)) for k in ItemKind],
+        "label_of": label_of,
+        "today": org_today(session, login.actor.org_id),
+        "users": users,
+        "pools": pools,
+        "my_pools": pools_for(session, login.actor),
+        "activities": [{"value": a.value, "label": ACTIVITY_LABELS[a]} for a in ActivityType],
+    }
+    return render(request, "worklist/worklist.html", context, nav_key="worklist")
+
+
+@router.get("/worklist/pools/{pool_key}")
+def pool_page(
+    request: Request,
+    pool_key: str,
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    queue = pool_queue(session, login.actor, pool_key)
+    return render(request, "worklist/pool.html", {"queue": queue}, nav_key="worklist")
+
+
+def _back(to: str) -> Response:
+    return RedirectResponse(to if to.startswith("/worklist") else "/worklist", status_code=303)
+
+
+@router.post("/worklist/tasks/{task_uuid}/claim")
+def claim_page(
+    task_uuid: str,
+    back: str = Form("/worklist"),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    task_claim(session=session, actor=login.actor, task_uuid=task_uuid)
+    return _back(back)
+
+
+@router.post("/worklist/tasks/{task_uuid}/release")
+def release_page(
+    task_uuid: str,
+    note: str = Form(""),
+    back: str = Form("/worklist"),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    task_release(session=session, actor=login.actor, task_uuid=task_uuid, note=note)
+    return _back(back)
+
+
+@router.post("/worklist/tasks/{task_uuid}/hand-off")
+def hand_off_page(
+    task_uuid: str,
+    to: str = Form(""),
+    note: str = Form(""),
+    back: str = Form("/worklist"),
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    """``to``: ``user:<username>`` or ``pool:<key>``."""
+    what, _, name = to.partition(":")
+    task_hand_off(
+        session=session,
+        actor=login.actor,
+        task_uuid=task_uuid,
+        note=note,
+        to_username=name if what == "user" else None,
+        to_pool_key=name if what == "pool" else None,
+    )
+    return _back(back)

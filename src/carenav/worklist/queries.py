@@ -1,0 +1,466 @@
+"""Reads of the worklist: every source of work gathered within the actor's reach (and their own assigned
+tasks), made into items with their reason, due date, overdue days and actions, ranked by ``rules.rank``;
+and a pool's queue."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from carenav.access import Actor, patient_scope
+from carenav.accounts.models import User
+from carenav.accounts.queries import org_today, org_zone
+from carenav.assessments.models import AssessmentSuggestion
+from carenav.audit.services import audit_patients_listed
+from carenav.authorizations.services import authorizations_due
+from carenav.education.services import education_due
+from carenav.errors import NotFound
+from carenav.outreach.models import Contact
+from carenav.outreach.rules import Outcome, Party
+from carenav.outreach.services import followups_due
+from carenav.patients.models import Patient
+from carenav.patients.rules import display_name
+from carenav.programs.models import ProgramEnrolment
+from carenav.programs.rules import EnrolmentState
+from carenav.referrals.services import referrals_overdue
+from carenav.stratification.models import StratificationResult, StratificationRun
+from carenav.tasks.models import PatientAlert, Task
+from carenav.tasks.rules import TaskPriority, TaskStatus
+from carenav.timekeeping.rules import Month
+from carenav.timekeeping.services import time_near_threshold
+from carenav.transitions.rules import TaskKind, transition_rules
+from carenav.transitions.services import transitions_due
+from carenav.worklist.models import WorkClaim, WorkPool
+from carenav.worklist.rules import Action, ItemKind, Priorities, Ranked, WorkItem, priorities, rank
+from carenav.worklist.services import pool_get, pool_member, pools_of_actor
+
+
+def patient_name(patient: Patient) -> str:
+    name = patient.primary_name
+    return display_name(name.given, name.family) if name else "(no name)"
+
+
+def _days(n: int) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
+
+
+class _Items:
+    """Items being gathered, with each patient's actions and today's programs."""
+
+    def __init__(self, session: Session, day: date) -> None:
+        self.session = session
+        self.day = day
+        self.items: list[WorkItem] = []
+        self.programs: dict[int, str | None] = {}
+
+    def program(self, patient: Patient) -> str | None:
+        if patient.id not in self.programs:
+            self.programs[patient.id] = self.session.scalar(
+                select(ProgramEnrolment.program_code)
+                .where(
+                    ProgramEnrolment.patient_id == patient.id,
+                    ProgramEnrolment.state == EnrolmentState.ENROLLED.value,
+                )
+                .order_by(ProgramEnrolment.id)
+                .limit(1)
+            )
+        return self.programs[patient.id]
+
+    def add(
+        self,
+        kind: ItemKind,
+        patient: Patient,
+        reason: str,
+        *,
+        due_on: date | None = None,
+        ref: str = "",
+        extra: tuple[Action, ...] = (),
+    ) -> None:
+        overdue = (self.day - due_on).days if due_on is not None and due_on < self.day else 0
+        program = self.program(patient)
+        base = f"/patients/{patient.uuid}"
+        actions = (
+            Action("log-contact", "Log contact", f"{base}#outreach"),
+            *((Action("start-timer", "Start timer", f"{base}/timer/start", "post"),) if program else ()),
+            Action("open-plan", "Open plan", f"{base}#careplans"),
+            *extra,
+        )
+        self.items.append(
+            WorkItem(
+                kind, patient.uuid, patient_name(patient), reason, due_on, overdue, ref, actions, program
+            )
+        )
+
+
+def _task_actions(task: Task, actor: Actor) -> tuple[Action, ...]:
+    out = [Action("hand-off", "Hand off", f"/worklist/tasks/{task.uuid}/hand-off", "post")]
+    if task.pool_id is not None and task.assigned_user_id == actor.user_id:
+        out.append(Action("release", "Release to pool", f"/worklist/tasks/{task.uuid}/release", "post"))
+    return tuple(out)
+
+
+def worklist_items(
+    session: Session, actor: Actor, on: date | None = None, p: Priorities | None = None
+) -> list[WorkItem]:
+    """Every item of the actor's worklist, unranked (see ``worklist_for``)."""
+    p = p or priorities()
+    day = on or org_today(session, actor.org_id)
+    got = _Items(session, day)
+    scope = patient_scope(actor)
+
+    # urgent alerts
+    alerts = session.execute(
+        select(PatientAlert, Patient)
+        .join(Patient, Patient.id == PatientAlert.patient_id)
+        .where(scope, PatientAlert.cleared_at.is_(None))
+        .order_by(PatientAlert.id)
+    ).all()
+    zone = org_zone(session, actor.org_id)
+    for alert, patient in alerts:
+        got.add(
+            ItemKind.ALERT,
+            patient,
+            f"Alert ({alert.kind}): {alert.text}",
+            due_on=alert.raised_at.astimezone(zone).date(),
+            ref=alert.uuid,
+        )
+
+    # tasks: their own, the team queue of their patients, urgent or due by today
+    mine = Task.assigned_user_id == actor.user_id if actor.user_id is not None else Task.id.is_(None)
+    team_queue = and_(scope, Task.assigned_user_id.is_(None), Task.pool_id.is_(None))
+    tasks = session.execute(
+        select(Task, Patient)
+        .join(Patient, Patient.id == Task.patient_id)
+        .where(
+            Task.org_id == actor.org_id,
+            Task.status == TaskStatus.OPEN.value,
+            or_(mine, team_queue),
+            or_(Task.priority == TaskPriority.URGENT.value, Task.due_on <= day),
+        )
+        .order_by(Task.due_on, Task.id)
+    ).all()
+    for task, patient in tasks:
+        urgent = task.priority == TaskPriority.URGENT.value
+        where = "" if task.assigned_user_id is not None else " (team queue)"
+        got.add(
+            ItemKind.URGENT_TASK if urgent else ItemKind.TASK,
+            patient,
+            f"{'Urgent task' if urgent else 'Task'}{where}: {task.title}"
+            + (f" — {task.reason}" if task.reason else ""),
+            due_on=task.due_on,
+            ref=task.uuid,
+            extra=_task_actions(task, actor),
+        )
+
+    # follow-ups overdue and due today
+    for due in followups_due(session=session, actor=actor, on=day):
+        f = due.followup
+        when = f"overdue by {_days(due.overdue_days)}" if due.overdue_days > 0 else "due today"
+        got.add(
+            ItemKind.FOLLOWUP,
+            due.patient,
+            f"{f.rule_title} {when}",
+            due_on=f.due_on,
+            ref=f.uuid,
+            extra=(Action("reschedule", "Reschedule", f"/followups/{f.uuid}/reschedule", "post"),),
+        )
+
+    # transitions: each open episode's soonest deadline
+    rules = transition_rules()
+    seen_episodes: set[int] = set()
+    for due_task in transitions_due(session=session, actor=actor):
+        episode, t = due_task.episode, due_task.task
+        if episode.id in seen_episodes:
+            continue
+        seen_episodes.add(episode.id)
+        title = rules.task(TaskKind(t.kind)).title
+        left = due_task.business_days_left
+        when = (
+            f"{_days(-left).replace('day', 'business day')} late"
+            if left < 0
+            else "due today"
+            if left == 0
+            else f"{_days(left).replace('day', 'business day')} left"
+        )
+        soon = left <= p.soon_business_days
+        got.add(
+            ItemKind.TRANSITION_SOON if soon else ItemKind.TRANSITION,
+            due_task.patient,
+            f"Discharged {episode.discharged_on.isoformat()}: {title} by {t.due_on.isoformat()} ({when})",
+            due_on=t.due_on,
+            ref=t.uuid,
+        )
+
+    # referrals stalled
+    referrals = referrals_overdue(session=session, actor=actor)
+    referral_patients = {
+        p_.id: p_
+        for p_ in session.scalars(select(Patient).where(Patient.id.in_({r.patient_id for r in referrals})))
+    }
+    for r in referrals:
+        got.add(
+            ItemKind.REFERRAL,
+            referral_patients[r.patient_id],
+            f"{r.kind.capitalize()} referral to {r.recipient} is {r.status}, expected by "
+            f"{r.expected_by.isoformat() if r.expected_by else '?'}",
+            due_on=r.expected_by,
+            ref=r.uuid,
+        )
+
+    # authorizations: deadlines passed or within a few days
+    for due_auth in authorizations_due(session=session, actor=actor, within_days=p.authorization_days):
+        auth = due_auth.authorization
+        got.add(
+            ItemKind.AUTHORIZATION,
+            due_auth.patient,
+            f"{due_auth.deadline.label} of the {auth.service} authorization ({auth.payer_name})"
+            f" by {due_auth.deadline.on.isoformat()}",
+            due_on=due_auth.deadline.on,
+            ref=auth.uuid,
+        )
+
+    # positive screens whose suggestions wait for a decision: one item per patient
+    waiting = session.execute(
+        select(AssessmentSuggestion, Patient)
+        .join(Patient, Patient.id == AssessmentSuggestion.patient_id)
+        .where(scope, AssessmentSuggestion.status == "suggested")
+        .order_by(AssessmentSuggestion.id)
+    ).all()
+    by_patient: dict[int, list[AssessmentSuggestion]] = defaultdict(list)
+    patients: dict[int, Patient] = {}
+    for s, patient in waiting:
+        by_patient[patient.id].append(s)
+        patients[patient.id] = patient
+    for pid, rows in by_patient.items():
+        triggers = ", ".join(dict.fromkeys(s.trigger for s in rows))
+        got.add(
+            ItemKind.SCREEN,
+            patients[pid],
+            f"Positive screen ({triggers}): {len(rows)} suggestion{'' if len(rows) == 1 else 's'}"
+            " waiting for a decision",
+            due_on=min(s.created_at for s in rows).astimezone(zone).date(),
+            ref=rows[0].uuid,
+            extra=(Action("open", "Decide", f"/patients/{patients[pid].uuid}#suggestions"),),
+        )
+
+    # education due
+    education = education_due(session=session, actor=actor)
+    edu_patients = {
+        p_.id: p_
+        for p_ in session.scalars(select(Patient).where(Patient.id.in_({e.patient_id for e in education})))
+    }
+    for e in education:
+        got.add(
+            ItemKind.EDUCATION,
+            edu_patients[e.patient_id],
+            f"Education due: {e.topic_id}",
+            due_on=e.due_on,
+            ref=e.uuid,
+        )
+
+    # high-risk or enrolled patients not engaged (unless a follow-up or a transition asks for a contact)
+    contacting = {
+        i.patient_uuid
+        for i in got.items
+        if i.kind in {ItemKind.FOLLOWUP, ItemKind.TRANSITION, ItemKind.TRANSITION_SOON}
+    }
+    for patient, why in _not_engaged(session, actor, day, p):
+        if patient.uuid not in contacting:
+            got.add(ItemKind.NOT_ENGAGED, patient, why)
+
+    # near a billing threshold at month end
+    month = Month.of(day)
+    for row in time_near_threshold(session=session, actor=actor, month=month):
+        pr = row.progress
+        got.add(
+            ItemKind.NEAR_THRESHOLD,
+            row.patient,
+            f"{row.program_name}: {pr.to_next} min to {pr.next_code} this month",
+            due_on=month.last,
+            extra=(Action("open", "Time", f"/patients/{row.patient.uuid}#time"),),
+        )
+    return got.items
+
+
+def _not_engaged(session: Session, actor: Actor, day: date, p: Priorities) -> list[tuple[Patient, str]]:
+    """Patients at the high tier of the latest run, or with an open enrolment in ``engage_states``, with no
+    reached contact (patient or caregiver) in the last ``engagement_days`` days; with why."""
+    since = day - timedelta(days=p.engagement_days)
+    run_id = session.scalar(
+        select(StratificationRun.id)
+        .where(StratificationRun.org_id == actor.org_id)
+        .order_by(StratificationRun.finished_at.desc(), StratificationRun.id.desc())
+        .limit(1)
+    )
+    high: dict[int, int | None] = {}
+    if run_id is not None:
+        high = {
+            row[0]: row[1]
+            for row in session.execute(
+                select(StratificationResult.patient_id, StratificationResult.tier).where(
+                    StratificationResult.run_id == run_id, StratificationResult.tier >= p.high_tier
+                )
+            )
+        }
+    enrolled: dict[int, list[str]] = defaultdict(list)
+    for pid, code, state in session.execute(
+        select(ProgramEnrolment.patient_id, ProgramEnrolment.program_code, ProgramEnrolment.state)
+        .where(ProgramEnrolment.org_id == actor.org_id, ProgramEnrolment.state.in_(sorted(p.engage_states)))
+        .order_by(ProgramEnrolment.id)
+    ):
+        enrolled[pid].append(f"{code} {state}")
+    candidates = set(high) | set(enrolled)
+    if not candidates:
+        return []
+    zone = org_zone(session, actor.org_id)
+    start = datetime(since.year, since.month, since.day, tzinfo=zone)
+    reached = select(Contact.patient_id).where(
+        Contact.org_id == actor.org_id,
+        Contact.outcome == Outcome.REACHED.value,
+        Contact.party.in_([Party.PATIENT.value, Party.CAREGIVER.value]),
+        Contact.at >= start,
+    )
+    rows = session.scalars(
+        select(Patient)
+        .where(patient_scope(actor), Patient.id.in_(candidates), Patient.id.not_in(reached))
+        .order_by(Patient.id)
+    ).all()
+    out = []
+    for patient in rows:
+        parts = []
+        if patient.id in high:
+            parts.append(f"tier {high[patient.id]}")
+        parts.extend(enrolled.get(patient.id, []))
+        out.append(
+            (patient, f"Not engaged: {', '.join(parts)}; no reached contact in {p.engagement_days} days")
+        )
+    return out
+
+
+def worklist_for(session: Session, actor: Actor, on: date | None = None) -> list[Ranked]:
+    """The actor's worklist, ranked: each item with its kind, patient, reason, due date, overdue days,
+    actions, its position and why it stands there. Audited as a list of the patients shown."""
+    ranked = rank(worklist_items(session, actor, on))
+    audit_patients_listed(
+        session=session,
+        actor=actor,
+        patient_uuids=list(dict.fromkeys(r.item.patient_uuid for r in ranked)),
+        action="list",
+        detail="worklist",
+    )
+    return ranked
+
+
+# --- pools ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolTask:
+    task: Task
+    patient_uuid: str
+    patient_name: str
+    claimed_by: str | None
+    overdue_days: int
+
+
+@dataclass(frozen=True)
+class TrailRow:
+    claim: WorkClaim
+    task_title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PoolQueue:
+    pool: WorkPool
+    member: bool
+    unclaimed: list[PoolTask]
+    claimed: list[PoolTask]
+    trail: list[TrailRow]
+
+
+def pools_for(session: Session, actor: Actor) -> list[WorkPool]:
+    """The pools the actor belongs to (every pool of the organization for supervisors and admins)."""
+    condition = WorkPool.org_id == actor.org_id
+    if actor.role not in {"supervisor", "admin"}:
+        condition = and_(condition, pools_of_actor(actor))
+    return list(session.scalars(select(WorkPool).where(condition).order_by(WorkPool.name)))
+
+
+def pool_queue(session: Session, actor: Actor, pool_key: str, trail_rows: int = 50) -> PoolQueue:
+    """A pool's open tasks (unclaimed first, urgent then by due date), who claimed the others, and the
+    latest rows of its trail. Members, supervisors and admins of its organization see it; NotFound
+    otherwise."""
+    pool = pool_get(session, actor, pool_key)
+    member = pool_member(session, actor, pool)
+    if not member and actor.role not in {"supervisor", "admin"}:
+        raise NotFound(f"no pool {pool_key}", where="pool")
+    day = org_today(session, actor.org_id)
+    urgent_first = (Task.priority != TaskPriority.URGENT.value).asc()
+    rows = session.execute(
+        select(Task, Patient, User.display_name)
+        .join(Patient, Patient.id == Task.patient_id)
+        .outerjoin(User, User.id == Task.assigned_user_id)
+        .where(Task.pool_id == pool.id, Task.status == TaskStatus.OPEN.value)
+        .order_by(urgent_first, Task.due_on, Task.id)
+    ).all()
+    tasks = [
+        PoolTask(task, patient.uuid, patient_name(patient), who, max((day - task.due_on).days, 0))
+        for task, patient, who in rows
+    ]
+    users = select(User.id, User.display_name).where(User.org_id == actor.org_id)
+    names = {row[0]: row[1] for row in session.execute(users)}
+    pool_rows = select(WorkPool.id, WorkPool.name).where(WorkPool.org_id == actor.org_id)
+    pools = {row[0]: row[1] for row in session.execute(pool_rows)}
+    claims = session.execute(
+        select(WorkClaim, Task.title)
+        .join(Task, Task.id == WorkClaim.task_id)
+        .where(or_(WorkClaim.from_pool_id == pool.id, WorkClaim.to_pool_id == pool.id))
+        .order_by(WorkClaim.id.desc())
+        .limit(trail_rows)
+    ).all()
+
+    def party(user_id: int | None, pool_id: int | None) -> str:
+        if user_id is not None:
+            return names.get(user_id, "a user")
+        if pool_id is not None:
+            return f"pool {pools.get(pool_id, '?')}"
+        return "nobody"
+
+    trail = [
+        TrailRow(
+            c,
+            title,
+            f"{c.by} {c.action} from {party(c.from_user_id, c.from_pool_id)}"
+            f" to {party(c.to_user_id, c.to_pool_id)}" + (f": {c.note}" if c.note else ""),
+        )
+        for c, title in claims
+    ]
+    return PoolQueue(
+        pool,
+        member,
+        [t for t in tasks if t.claimed_by is None],
+        [t for t in tasks if t.claimed_by is not None],
+        trail,
+    )
+
+
+def hand_off_targets(session: Session, actor: Actor) -> tuple[list[User], list[WorkPool]]:
+    """Whom a task may be handed to: the active working users of the organization, and its pools."""
+    users = session.scalars(
+        select(User)
+        .where(
+            User.org_id == actor.org_id,
+            User.active.is_(True),
+            User.role.in_(["care_manager", "supervisor", "admin"]),
+        )
+        .order_by(User.display_name, User.id)
+    ).all()
+    pools = session.scalars(
+        select(WorkPool).where(WorkPool.org_id == actor.org_id).order_by(WorkPool.name)
+    ).all()
+    return list(users), list(pools)
