@@ -5,7 +5,7 @@ and a pool's queue."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
@@ -49,26 +49,14 @@ def _days(n: int) -> str:
 
 
 class _Items:
-    """Items being gathered, with each patient's actions and today's programs."""
+    """Items being gathered; each patient's program (what "Start timer" records against) is looked up for
+    all of them at once when the list is finished."""
 
     def __init__(self, session: Session, day: date) -> None:
         self.session = session
         self.day = day
         self.items: list[WorkItem] = []
-        self.programs: dict[int, str | None] = {}
-
-    def program(self, patient: Patient) -> str | None:
-        if patient.id not in self.programs:
-            self.programs[patient.id] = self.session.scalar(
-                select(ProgramEnrolment.program_code)
-                .where(
-                    ProgramEnrolment.patient_id == patient.id,
-                    ProgramEnrolment.state == EnrolmentState.ENROLLED.value,
-                )
-                .order_by(ProgramEnrolment.id)
-                .limit(1)
-            )
-        return self.programs[patient.id]
+        self._patient_ids: dict[str, int] = {}
 
     def add(
         self,
@@ -81,19 +69,37 @@ class _Items:
         extra: tuple[Action, ...] = (),
     ) -> None:
         overdue = (self.day - due_on).days if due_on is not None and due_on < self.day else 0
-        program = self.program(patient)
-        base = f"/patients/{patient.uuid}"
-        actions = (
-            Action("log-contact", "Log contact", f"{base}#outreach"),
-            *((Action("start-timer", "Start timer", f"{base}/timer/start", "post"),) if program else ()),
-            Action("open-plan", "Open plan", f"{base}#careplans"),
-            *extra,
-        )
+        self._patient_ids[patient.uuid] = patient.id
         self.items.append(
-            WorkItem(
-                kind, patient.uuid, patient_name(patient), reason, due_on, overdue, ref, actions, program
-            )
+            WorkItem(kind, patient.uuid, patient_name(patient), reason, due_on, overdue, ref, extra)
         )
+
+    def finished(self) -> list[WorkItem]:
+        """The items with their actions: the program each patient is enrolled in today, found in one query."""
+        programs: dict[int, str] = {}
+        ids = sorted(set(self._patient_ids.values()))
+        for start in range(0, len(ids), 900):
+            rows = self.session.execute(
+                select(ProgramEnrolment.patient_id, ProgramEnrolment.program_code)
+                .where(
+                    ProgramEnrolment.patient_id.in_(ids[start : start + 900]),
+                    ProgramEnrolment.state == EnrolmentState.ENROLLED.value,
+                )
+                .order_by(ProgramEnrolment.id.desc())
+            )
+            programs.update((pid, code) for pid, code in rows)  # newest first: the oldest enrolment wins
+        out = []
+        for item in self.items:
+            program = programs.get(self._patient_ids[item.patient_uuid])
+            base = f"/patients/{item.patient_uuid}"
+            actions = (
+                Action("log-contact", "Log contact", f"{base}#outreach"),
+                *((Action("start-timer", "Start timer", f"{base}/timer/start", "post"),) if program else ()),
+                Action("open-plan", "Open plan", f"{base}#careplans"),
+                *item.actions,
+            )
+            out.append(replace(item, actions=actions, program=program))
+        return out
 
 
 def _task_actions(task: Task, actor: Actor) -> tuple[Action, ...]:
@@ -283,7 +289,7 @@ def worklist_items(
             due_on=month.last,
             extra=(Action("open", "Time", f"/patients/{row.patient.uuid}#time"),),
         )
-    return got.items
+    return got.finished()
 
 
 def _not_engaged(session: Session, actor: Actor, day: date, p: Priorities) -> list[tuple[Patient, str]]:
