@@ -31,7 +31,7 @@ from carenav.referrals.rules import (
     referral_move,
     referral_overdue,
 )
-from carenav.resources.models import ResourceOrganization, ResourceService
+from carenav.resources.models import ResourceService
 
 CONSENT_METHODS = ("verbal", "written", "electronic")
 
@@ -64,7 +64,7 @@ def referral_create(
         )
         if service is None:
             raise NotFound(f"no service {service_uuid} in the directory", where="referral service")
-    name = (recipient or "").strip() or (_organization_name(session, service) if service else "")
+    name = (recipient or "").strip() or (_organization_name(service) if service else "")
     if not name:
         raise InvalidInput(
             "name who the patient is referred to, or choose a service", where="referral recipient"
@@ -97,10 +97,8 @@ def referral_create(
     return referral
 
 
-def _organization_name(session: Session, service: ResourceService) -> str:
-    organization = (
-        session.get(ResourceOrganization, service.organization_id) if service.organization_id else None
-    )
+def _organization_name(service: ResourceService) -> str:
+    organization = service.organization  # loaded with the service
     return f"{organization.name}: {service.name}" if organization else service.name
 
 
