@@ -1,8 +1,9 @@
 """Issue 7 §5: an ADT A03 arrives over MLLP for a real Synthea patient with heart failure; the transition
 appears first on his care manager's worklist with its 2-business-day deadline; she starts the timer, logs
-a reached call with the heart-failure review (a weight gain that raises the red flag), marks the contact
-and the medication reconciliation done in the transitions panel, stops the timer; the urgent task is on
-the patient page, the month's minutes went up; the supervisor's dashboard counts the contact on time.
+a reached call with the heart-failure review (a weight gain that raises the red flag) — which does the
+transition's interactive contact, on time, in the same action — marks the medication reconciliation done
+in the transitions panel, stops the timer; the urgent task is on the patient page, the month's minutes
+went up; the supervisor's dashboard counts the contact on time.
 
 The clock is frozen (``frozen_at``) at the real instant the test starts, for the whole journey: the live
 server runs in a thread of this process and reads the same module-level clock. The timer runs 12 minutes
@@ -183,15 +184,16 @@ def test_a_discharge_over_mllp_to_an_on_time_contact(
         outreach.get_by_label("Note", exact=True).fill("Ankles a little swollen; weighs daily.")
         outreach.get_by_role("button", name="Log contact").click()
         expect(page.locator("#outreach .contacts")).to_contain_text("Red flag: Heart failure: weight up 3")
-
-        # The transitions panel: the contact reached, the medication reconciliation done.
-        panel = page.locator("#transitions")
-        row = panel.locator("tr", has_text="Interactive contact")
-        row.get_by_label("Outcome").select_option("reached")
-        row.get_by_role("button", name="Log attempt").click()
-        expect(page.locator("#transitions tr", has_text="Interactive contact")).to_contain_text(
-            "done on time"
+        # The same call did the transition's interactive contact: nothing to log again in the panel.
+        expect(page.locator("#outreach .contacts")).to_contain_text(
+            "this contact did the interactive contact with the patient or caregiver — on time"
         )
+        contact_row = page.locator("#transitions tr", has_text="Interactive contact")
+        expect(contact_row).to_contain_text("done on time")
+        expect(contact_row).to_contain_text("(contact log)")
+        expect(contact_row.get_by_role("button", name="Log attempt")).to_have_count(0)
+
+        # The medication reconciliation is the clinician's, done in the transitions panel.
         row = page.locator("#transitions tr", has_text="Medication reconciliation")
         row.get_by_role("button", name="Mark done").click()
         expect(page.locator("#transitions tr", has_text="Medication reconciliation")).to_contain_text(

@@ -1,6 +1,7 @@
 """Outreach rules, pure: red flags of the shipped note templates (exact cases and under hypothesis), the
 unable-to-reach protocol, the cadence (which rule wins, when the next follow-up is due), and files that
-fail to load with the file and the item named."""
+fail to load with the file and the item named; which contacts are an attempt at (and which do) a
+transition of care's interactive contact."""
 
 from __future__ import annotations
 
@@ -24,17 +25,20 @@ from carenav.outreach.rules import (
     cadence,
     cadence_load,
     contact_check,
+    interactive_contact_attempt,
     next_due,
     note_answers,
     note_template_get,
     note_template_load,
     note_templates,
     note_templates_for,
+    reaches_patient,
     red_flags,
     rules_applying,
     unable_to_reach_load,
     unable_to_reach_state,
 )
+from carenav.transitions.rules import AttemptOutcome, TaskKind, attempt_does_task
 from carenav.workdays import business_calendar
 
 HF = note_template_get("heart-failure")
@@ -289,3 +293,39 @@ def test_interval_words() -> None:
     assert Interval(business_days=2).words == "2 business days"
     rule = CadenceRule("k", "t", cadence().rule("post-discharge").anchor, steps=(Interval(days=7),))
     assert rule.words == "after discharge: 7 days"
+
+
+# --- what a contact is to a transition of care's interactive contact ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "party", "outcome", "expected"),
+    [
+        (ContactKind.CALL, Party.PATIENT, Outcome.REACHED, AttemptOutcome.REACHED),
+        (ContactKind.CALL, Party.CAREGIVER, Outcome.VOICEMAIL, AttemptOutcome.VOICEMAIL),
+        (ContactKind.VIDEO, Party.PATIENT, Outcome.NO_ANSWER, AttemptOutcome.NO_ANSWER),
+        (ContactKind.HOME_VISIT, Party.CAREGIVER, Outcome.REACHED, AttemptOutcome.REACHED),
+        (ContactKind.CLINIC_VISIT, Party.PATIENT, Outcome.DECLINED, AttemptOutcome.DECLINED),
+        (ContactKind.MESSAGE, Party.PATIENT, Outcome.WRONG_NUMBER, AttemptOutcome.WRONG_NUMBER),
+        (ContactKind.LETTER, Party.PATIENT, Outcome.REACHED, None),  # not interactive
+        (ContactKind.CALL, Party.PROVIDER, Outcome.REACHED, None),  # not the patient's side
+        (ContactKind.CALL, Party.PAYER, Outcome.NO_ANSWER, None),
+        (ContactKind.VIDEO, Party.COMMUNITY_ORGANIZATION, Outcome.REACHED, None),
+    ],
+)
+def test_which_contacts_are_an_attempt_at_the_interactive_contact(
+    kind: ContactKind, party: Party, outcome: Outcome, expected: AttemptOutcome | None
+) -> None:
+    assert interactive_contact_attempt(kind, party, outcome) is expected
+
+
+@given(st.sampled_from(list(ContactKind)), st.sampled_from(list(Party)), st.sampled_from(list(Outcome)))
+def test_only_a_reached_interactive_contact_with_the_patient_side_does_the_task(
+    kind: ContactKind, party: Party, outcome: Outcome
+) -> None:
+    attempt = interactive_contact_attempt(kind, party, outcome)
+    does = attempt is not None and attempt_does_task(TaskKind.INTERACTIVE_CONTACT, attempt)
+    assert does == (reaches_patient(party, outcome) and kind is not ContactKind.LETTER)
+    if attempt is not None:
+        assert attempt.value == outcome.value, "the attempt keeps the contact's outcome"
+        assert not attempt_does_task(TaskKind.MEDICATION_RECONCILIATION, attempt), "a call does no other task"

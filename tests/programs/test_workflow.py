@@ -105,14 +105,18 @@ def test_a_patient_goes_from_identified_to_discharged(session: Session) -> None:
     (consent,) = done.consents
     assert (consent.kind, consent.given_on, consent.obtained_by) == ("verbal", date(2025, 6, 2), "Nurse Ann")
     assert consent.scope == "Chronic Care Management services"
-    assert audit_actions(session, patient)[-7:] == [
+    assert audit_actions(session, patient)[-11:] == [
         "program-identify",
         "program-start-outreach",
         "program-consent",
         "program-enrol",
+        "followup-schedule",  # enrolled: the follow-up schedule is kept in step (docs/outreach.md)
         "program-pause",
+        "followup-cancelled",
         "program-resume",
+        "followup-schedule",
         "program-discharge",
+        "followup-cancelled",
     ]
     # closed: nothing moves it any more
     for action in (enrolment_pause, enrolment_discharge, enrolment_decline):

@@ -12,10 +12,13 @@ from hypothesis import strategies as st
 
 from carenav.errors import RuleViolation
 from carenav.transitions.rules import (
+    AttemptOutcome,
     Complexity,
     TaskKind,
     TaskStatus,
     Timeliness,
+    attempt_does_task,
+    contact_in_episode,
     discharge_opening,
     disposition_of,
     in_window,
@@ -176,3 +179,31 @@ def test_a_readmission_follows_the_discharge_within_30_days(days: int, hour: int
         admitted_on=admitted_at.date(),
     )
     assert found is (admitted_at > discharged_at and (admitted_at.date() - discharged_at.date()).days <= 30)
+
+
+def test_a_contact_counts_from_the_discharge_to_the_windows_last_day() -> None:
+    discharged_at = datetime(2026, 3, 4, 15, 15, tzinfo=UTC)
+    discharged_on = date(2026, 3, 4)
+    last = window_ends_on(RULES, discharged_on)
+    assert last == date(2026, 4, 2)
+
+    def counts(at: datetime, on: date) -> bool:
+        return contact_in_episode(
+            RULES, discharged_at=discharged_at, discharged_on=discharged_on, at=at, on=on
+        )
+
+    assert not counts(discharged_at - timedelta(minutes=1), discharged_on), (
+        "before the discharge: the hospital's"
+    )
+    assert counts(discharged_at, discharged_on)
+    assert counts(datetime(2026, 4, 2, 23, tzinfo=UTC), last)
+    assert not counts(datetime(2026, 4, 3, 14, tzinfo=UTC), last + timedelta(days=1))
+
+
+@pytest.mark.parametrize("outcome", list(AttemptOutcome))
+@pytest.mark.parametrize("kind", list(TaskKind))
+def test_only_reaching_the_patient_does_a_task_and_only_the_interactive_contact(
+    kind: TaskKind, outcome: AttemptOutcome
+) -> None:
+    expected = kind is TaskKind.INTERACTIVE_CONTACT and outcome is AttemptOutcome.REACHED
+    assert attempt_does_task(kind, outcome) is expected

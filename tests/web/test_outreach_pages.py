@@ -1,24 +1,29 @@
 """Outreach on the patient page (SQLite and PostgreSQL): the next follow-ups from the cadence rules, the
 contact form with the heart-failure symptom review and goal progress; a reached call with a 3 lb gain
 shows its red flag and the urgent task, the goal's progress and the next follow-up; a bad answer is named;
-a follow-up moved by hand; nobody outside the caseload logs a contact."""
+a follow-up moved by hand; nobody outside the caseload logs a contact; showing the page writes no
+follow-up (the schedule as stored, until a write it depends on or the nightly sync moves it)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import unescape
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from carenav.access import Actor
+from carenav.audit.models import AuditEvent
 from carenav.careplans.models import Goal
 from carenav.careplans.rules import GoalLifecycle
 from carenav.careplans.services import goal_status_change, plan_create, plan_template_apply
 from carenav.clock import frozen_at
 from carenav.outreach.models import Contact, FollowUp
+from carenav.outreach.services import followups_sync_all
 from carenav.patients.models import Patient
 from carenav.tasks.models import Task
-from tests.outreach.test_outreach import MAY_1, MONDAY, Clinic, default_rules, enrol
+from tests.outreach.test_outreach import MAY_1, MONDAY, Clinic, default_rules, enrol, set_tier
 from tests.web.conftest import page_csrf, sign_in
 
 __all__ = ["default_rules"]
@@ -128,3 +133,38 @@ def test_move_a_follow_up_and_out_of_reach(client: TestClient, session: Session)
             data={"csrf_token": token, "kind": "call", "outcome": "reached"},
         )
         assert refused.status_code == 404
+
+
+def _schedule_writes(session: Session, patient: Patient) -> tuple[list[tuple[str, str, str]], int]:
+    """Every follow-up of the patient (rule, day, status) and how many follow-up audit rows there are."""
+    rows = session.scalars(select(FollowUp).where(FollowUp.patient_id == patient.id).order_by(FollowUp.id))
+    audits = session.scalar(
+        select(func.count(AuditEvent.id)).where(
+            AuditEvent.patient_uuid == patient.uuid, AuditEvent.action.like("followup-%")
+        )
+    )
+    return [(r.rule_key, str(r.due_on), r.status) for r in rows], audits or 0
+
+
+def test_showing_the_patient_page_writes_no_follow_up(client: TestClient, session: Session) -> None:
+    clinic, _weights = _world(session)
+    patient = clinic.patient
+    # a run that put the patient in tier 4, stored behind the services' back: the schedule is out of step
+    set_tier(session, patient, 4, MAY_1 + timedelta(days=2))
+    session.commit()
+    before = _schedule_writes(session, patient)
+    assert before[0] == [("ccm-monthly", "2025-06-01", "scheduled")]
+    with frozen_at(MONDAY):
+        sign_in(client, "casey.cm")
+        section = _section(client, patient)
+        assert "2025-06-01" in section, "the schedule as stored"
+        assert "(overdue)" in section
+        session.expire_all()
+        assert _schedule_writes(session, patient) == before, "a page view writes no follow-up"
+        followups_sync_all(session=session, actor=Actor.operator(patient.org_id, "nightly"))
+        session.commit()
+        assert "Highest-risk patients: weekly" in _section(client, patient), "the nightly sync moved it"
+    assert _schedule_writes(session, patient)[0] == [
+        ("ccm-monthly", "2025-06-01", "cancelled"),
+        ("tier-4-weekly", "2025-05-08", "scheduled"),
+    ]

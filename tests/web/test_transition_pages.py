@@ -1,7 +1,9 @@
 """Transitions of care on the patient page (SQLite and PostgreSQL): a discharge home shows right after the
 alerts with its five tasks, deadlines and business days left; the care manager logs an unanswered call,
 then reaches the patient (the contact done on time), marks the medication reconciliation done, sets the
-complexity high; a missed deadline shows missed; another care manager cannot act on it."""
+complexity high; a missed deadline shows missed; another care manager cannot act on it; an unanswered call
+and then a reached one logged in the Outreach section are the attempt and the interactive contact done,
+said on both sides."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from carenav.access import Actor
 from carenav.accounts.models import Organization
 from carenav.clock import frozen_at
+from carenav.outreach.models import Contact
 from carenav.patients.models import Patient
 from carenav.transitions.models import TransitionEpisode, TransitionTask
 from tests.builders import make_org
@@ -130,3 +133,50 @@ def test_another_care_manager_cannot_act_on_the_transition(client: TestClient, s
         assert client.get(f"/patients/{patient.uuid}").status_code == 404
     session.refresh(task)
     assert task.status == "open"
+
+
+def _contact_item(html: str, contact_uuid: str) -> str:
+    match = re.search(rf'<li id="contact-{contact_uuid}">.*?</li>', html, re.S)
+    assert match, "the contact is in the history"
+    return " ".join(unescape(re.sub(r"<[^>]+>", "", match.group(0))).split())
+
+
+def test_a_contact_logged_in_outreach_does_the_interactive_contact(
+    client: TestClient, session: Session
+) -> None:
+    _org, patient, episode = _world(session)
+    contact_task = _task(episode, "tcm-interactive-contact")
+    with frozen_at(DAY_AFTER):
+        sign_in(client, "casey.cm")
+        html = client.get(f"/patients/{patient.uuid}").text
+        hint = " ".join(unescape(_row(html, contact_task)).split())
+        assert (
+            "call, video, home visit, clinic visit or message with the patient or caregiver logged in" in hint
+        )
+        csrf = page_csrf(client, f"/patients/{patient.uuid}")
+        form = {"csrf_token": csrf, "kind": "call", "direction": "outbound", "party": "patient"}
+        unanswered = client.post(
+            f"/patients/{patient.uuid}/contacts",
+            data=form | {"outcome": "no-answer", "at": "2026-03-05T08:30"},
+        )
+        assert unanswered.status_code == 303, unanswered.text
+        reached = client.post(
+            f"/patients/{patient.uuid}/contacts", data=form | {"outcome": "reached", "at": "2026-03-05T08:50"}
+        )
+        assert reached.status_code == 303, reached.text
+        html = client.get(f"/patients/{patient.uuid}").text
+    first, second = session.scalars(
+        select(Contact).where(Contact.patient_id == patient.id).order_by(Contact.at)
+    ).all()
+    task_title = "the interactive contact with the patient or caregiver"
+    attempt_said = f"Transition of care: logged as an attempt at {task_title} (due 2026-03-06)."
+    done_said = f"Transition of care: this contact did {task_title} — on time (due 2026-03-06)."
+    assert attempt_said in _contact_item(html, first.uuid)
+    assert done_said in _contact_item(html, second.uuid)
+    row = " ".join(_row(html, contact_task).split())
+    assert "done on time" in row
+    assert "Done by the outbound call with the patient on 2026-03-05 08:50 (contact log)" in row
+    assert "no answer: outbound call with the patient on 2026-03-05 08:30 (contact log)" in row
+    assert 'action="/transition-tasks/' not in row, "nothing left to do by hand"
+    session.refresh(contact_task)
+    assert (contact_task.status, contact_task.done_at) == ("done", second.at)

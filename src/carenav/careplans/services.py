@@ -1,6 +1,8 @@
 """Writes of care plans. Every change is audited and makes a new version of the plan (the plan as it now
 stands, with what was done); services flush, the caller commits. Access goes through the patient gate:
-a plan, goal or intervention outside the actor's reach is NotFound, as one that does not exist."""
+a plan, goal or intervention outside the actor's reach is NotFound, as one that does not exist. The status
+of an enrolment's plan (on hold, completed, revoked) pauses its follow-ups: a plan made for an enrolment, or
+a change of its status, keeps the follow-up schedule in step (``outreach.schedule``)."""
 
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ from carenav.careplans.templates import PATIENT_OWNER, Measure, PlanTemplate, pl
 from carenav.careplans.versions import plan_snapshot
 from carenav.clock import now, today
 from carenav.errors import InvalidInput, NotFound, RuleViolation
+from carenav.outreach.schedule import followups_sync_patient
 from carenav.patients.models import CareTeamMember, Condition, Patient
 from carenav.patients.rules import display_name
 from carenav.programs.models import ProgramEnrolment
@@ -175,7 +178,10 @@ def plan_create(
     )
     session.add(plan)
     session.flush()
-    return _version(session, actor, plan, patient, "care plan started")
+    made = _version(session, actor, plan, patient, "care plan started")
+    if enrolment_id is not None:
+        followups_sync_patient(session=session, actor=actor, patient=patient)
+    return made
 
 
 def plan_status_change(
@@ -187,7 +193,10 @@ def plan_status_change(
     plan.status_reason = reason
     if to in (PlanStatus.COMPLETED, PlanStatus.REVOKED):
         plan.period_end = today()
-    return _version(session, actor, plan, patient, f"plan {to.value}" + (f": {reason}" if reason else ""))
+    changed = _version(session, actor, plan, patient, f"plan {to.value}" + (f": {reason}" if reason else ""))
+    if plan.enrolment_id is not None:
+        followups_sync_patient(session=session, actor=actor, patient=patient)
+    return changed
 
 
 def plan_reviewed(*, session: Session, actor: Actor, plan_uuid: str, note: str | None = None) -> CarePlan:

@@ -19,7 +19,8 @@ def outreach_group() -> None:
 @fails_cleanly
 def outreach_sync_command(org_slug: str | None, as_json: bool) -> None:
     """Bring every enrolled patient's follow-ups in step with their programs, tiers, plans and discharges
-    (run nightly, after the stratification run; the patient page and each contact also do it for one)."""
+    (run nightly: enrolments, plans, runs, discharges and contacts keep their patient's schedule in step as
+    they change, and this catches what only the passing of time changes, such as a missed step)."""
     with operator_transaction(org_slug, "outreach-sync") as (session, actor):
         synced = followups_sync_all(session=session, actor=actor)
     if as_json:

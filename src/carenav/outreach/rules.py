@@ -3,7 +3,8 @@ unable to reach, and which answers of a structured follow-up note are red flags.
 
 - **Contacts**: a kind (call, video, home visit, clinic visit, message, letter), a direction, with whom
   (the patient, a caregiver, a provider, a payer, a community organization) and an outcome (reached, no
-  answer, voicemail, wrong number, declined). ``contact_check`` says which combinations make sense.
+  answer, voicemail, wrong number, declined). ``contact_check`` says which combinations make sense;
+  ``interactive_contact_attempt`` what a contact is to an open transition of care's interactive contact.
 - **Cadence** (``cadence.toml``): rules per program and/or risk tier. A *recurring* rule repeats every so
   many days, business days or months after the last time the patient was reached (the enrolment date
   before that); a *discharge* rule follows a recent discharge to the community with steps at fixed
@@ -29,6 +30,7 @@ from typing import Any
 
 from carenav.datafiles import is_whole, toml_read, toml_tables, toml_text
 from carenav.errors import InvalidInput, NotFound, RuleViolation
+from carenav.transitions.rules import AttemptOutcome
 from carenav.workdays import BusinessCalendar, business_calendar
 
 HERE = Path(__file__).parent
@@ -114,6 +116,30 @@ def reaches_patient(party: Party, outcome: Outcome) -> bool:
 def is_attempt(direction: Direction, party: Party, outcome: Outcome) -> bool:
     """Whether the contact is an unsuccessful attempt to reach the patient (unable-to-reach protocol)."""
     return direction is Direction.OUTBOUND and party in PATIENT_SIDE and outcome in UNSUCCESSFUL
+
+
+INTERACTIVE_KINDS = frozenset(
+    {
+        ContactKind.CALL,
+        ContactKind.VIDEO,
+        ContactKind.HOME_VISIT,
+        ContactKind.CLINIC_VISIT,
+        ContactKind.MESSAGE,
+    }
+)
+"""The kinds of contact that are an interactive contact after a discharge (TCM, care-management-standards.md
+§5.3: "phone, electronic, in person"): a call; a video call or a message (electronic — a message counts as
+reached only when the patient answered it); a visit at home or in the clinic. A letter is not interactive."""
+
+
+def interactive_contact_attempt(kind: ContactKind, party: Party, outcome: Outcome) -> AttemptOutcome | None:
+    """What a contact is to the interactive-contact task of an open transition of care: an attempt with
+    this outcome — reached, it does the task (``transitions.rules.attempt_does_task``); no answer,
+    voicemail, wrong number or declined, an attempt that did not. None when it is no try at it: a letter,
+    or a contact with anyone but the patient or their caregiver."""
+    if kind not in INTERACTIVE_KINDS or party not in PATIENT_SIDE:
+        return None
+    return AttemptOutcome(outcome.value)
 
 
 def answers_patient(party: Party, outcome: Outcome) -> bool:

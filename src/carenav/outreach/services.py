@@ -1,25 +1,22 @@
-"""Writes and reads of outreach: the follow-ups kept in step with the cadence rules, the contact log, and
-the follow-ups due for the worklist. Every change is audited; services flush, the caller commits; a
-patient or follow-up outside the actor's reach is NotFound.
-
-What the schedule of a patient depends on (``followups_sync``): their open, active program enrolments
-(state enrolled, the enrolment's care plan neither on hold nor closed), their tier in the organization's
-latest stratification run, their latest inpatient discharge to the community within the window, and the
-last time they were reached. When any of these changes, the next sync moves (reschedules) or cancels the
-follow-ups, each with the reason; a sync that finds nothing changed writes nothing."""
+"""Writes and reads of outreach: the contact log (with the structured note, goal progress, red flags, the
+unable-to-reach protocol, and what a contact does to the follow-up schedule and to an open transition of
+care) and the reads of the patient page. The follow-up schedule itself is ``outreach.schedule`` (its
+services are also importable from here). Every change is audited; services flush, the caller commits; a
+patient or follow-up outside the actor's reach is NotFound."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carenav.access import Actor, patient_row, patient_scope, patient_visible, record_in_reach
+from carenav.access import Actor, patient_row, patient_visible, record_in_reach
 from carenav.accounts.models import User
-from carenav.accounts.queries import org_today, org_zone
+from carenav.accounts.queries import org_zone
 from carenav.audit.services import audit_patient_row
 from carenav.careplans.models import CarePlan, Goal
 from carenav.careplans.rules import OPEN_PLAN, Achievement, GoalLifecycle, PlanStatus, achievement_check
@@ -29,9 +26,7 @@ from carenav.clock import now, today
 from carenav.errors import InvalidInput, NotFound, RuleViolation
 from carenav.outreach.models import Contact, ContactGoalUpdate, FollowUp, FollowUpStatus
 from carenav.outreach.rules import (
-    Anchor,
     Answer,
-    CadenceRule,
     ContactKind,
     Direction,
     NoteTemplate,
@@ -40,366 +35,55 @@ from carenav.outreach.rules import (
     RedFlag,
     UnableToReach,
     answers_patient,
-    cadence,
     contact_check,
+    interactive_contact_attempt,
     is_attempt,
-    next_due,
     note_answers,
     note_template_get,
     note_templates_for,
     reaches_patient,
     red_flags,
-    rules_applying,
-    step_due,
     unable_to_reach_protocol,
     unable_to_reach_state,
 )
+from carenav.outreach.schedule import (
+    DueFollowUp,
+    followup_close,
+    followup_reschedule,
+    followups_due,
+    followups_scheduled,
+    followups_sync,
+    followups_sync_all,
+    followups_sync_patient,
+)
 from carenav.patients.models import Condition, Observation, Patient
 from carenav.programs.models import ProgramEnrolment
-from carenav.programs.rules import OPEN_STATES, EnrolmentState
-from carenav.stratification.models import StratificationResult, StratificationRun
+from carenav.programs.rules import OPEN_STATES
 from carenav.tasks.models import Task
 from carenav.tasks.rules import TaskPriority
 from carenav.tasks.services import alert_raise, care_manager_of, task_create
-from carenav.transitions.models import TransitionEpisode
-from carenav.transitions.rules import CloseReason
+from carenav.transitions.services import ContactOnTask, transition_contact_logged, transition_contacts_of
 from carenav.workdays import business_calendar
+
+__all__ = [  # the schedule's services too: the worklist, the CLI and the benchmarks take them from here
+    "ContactLogged",
+    "DueFollowUp",
+    "GoalUpdate",
+    "contact_log",
+    "contacts_of",
+    "contacts_on_transitions",
+    "followup_reschedule",
+    "followups_due",
+    "followups_sync",
+    "followups_sync_all",
+    "note_templates_of",
+    "open_plan_goals",
+    "unable_to_reach_of",
+]
 
 MAX_NOTE = 20_000
 PROTOCOL_SOURCE = "UnableToReach"
 FLAG_SOURCE = "Contact"
-PAUSED_PLAN = frozenset({PlanStatus.ON_HOLD, PlanStatus.COMPLETED, PlanStatus.REVOKED})
-
-
-# --- what the schedule depends on ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OutreachFacts:
-    """``programs``: the active enrolments' program codes and the day each started (enrolled on);
-    ``inactive``: why an open enrolment schedules nothing (paused, its plan on hold), by code."""
-
-    programs: Mapping[str, date]
-    inactive: Mapping[str, str]
-    tier: int | None
-    discharged_on: date | None
-    last_reached: date | None
-
-
-def outreach_facts(session: Session, patient: Patient) -> OutreachFacts:
-    """What the patient's schedule depends on (the patient already in reach)."""
-    programs: dict[str, date] = {}
-    inactive: dict[str, str] = {}
-    rows = session.execute(
-        select(ProgramEnrolment, CarePlan.status)
-        .outerjoin(CarePlan, CarePlan.enrolment_id == ProgramEnrolment.id)
-        .where(
-            ProgramEnrolment.patient_id == patient.id,
-            ProgramEnrolment.state.in_([s.value for s in OPEN_STATES]),
-        )
-        .order_by(ProgramEnrolment.id)
-    ).all()
-    for enrolment, plan_status in rows:
-        code = enrolment.program_code
-        if enrolment.state != EnrolmentState.ENROLLED.value:
-            inactive[code] = f"the {code} enrolment is {enrolment.state}"
-        elif plan_status is not None and PlanStatus(plan_status) in PAUSED_PLAN:
-            inactive[code] = f"the {code} care plan is {plan_status}"
-        else:
-            programs[code] = enrolment.enrolled_on or enrolment.identified_on
-    return OutreachFacts(
-        programs=programs,
-        inactive=inactive,
-        tier=patient_tier(session, patient),
-        discharged_on=_discharge(session, patient),
-        last_reached=_last_reached(session, patient),
-    )
-
-
-def patient_tier(session: Session, patient: Patient) -> int | None:
-    """The patient's tier in their organization's latest stratification run (as the risk panel reads it);
-    None when that run did not score them."""
-    run_id = session.scalar(
-        select(StratificationRun.id)
-        .where(StratificationRun.org_id == patient.org_id)
-        .order_by(StratificationRun.finished_at.desc(), StratificationRun.id.desc())
-        .limit(1)
-    )
-    if run_id is None:
-        return None
-    return session.scalar(
-        select(StratificationResult.tier).where(
-            StratificationResult.run_id == run_id, StratificationResult.patient_id == patient.id
-        )
-    )
-
-
-def _discharge(session: Session, patient: Patient) -> date | None:
-    """The day of the patient's latest discharge to the community within the cadence's window: the discharge
-    of their latest transition-of-care episode (the one rule of what a discharge to the community is), unless
-    the discharge was cancelled or found not to be a transition."""
-    since = org_today(session, patient.org_id) - timedelta(days=cadence().discharge_window_days)
-    return session.scalar(
-        select(TransitionEpisode.discharged_on)
-        .where(
-            TransitionEpisode.patient_id == patient.id,
-            TransitionEpisode.discharged_on >= since,
-            or_(
-                TransitionEpisode.closed_reason.is_(None),
-                TransitionEpisode.closed_reason.not_in(
-                    [CloseReason.DISCHARGE_CANCELLED.value, CloseReason.NOT_A_TRANSITION.value]
-                ),
-            ),
-        )
-        .order_by(TransitionEpisode.discharged_on.desc(), TransitionEpisode.id.desc())
-        .limit(1)
-    )
-
-
-def _last_reached(session: Session, patient: Patient) -> date | None:
-    at = session.scalar(
-        select(Contact.at)
-        .where(
-            Contact.patient_id == patient.id,
-            Contact.party.in_([Party.PATIENT.value, Party.CAREGIVER.value]),
-            Contact.outcome == Outcome.REACHED.value,
-        )
-        .order_by(Contact.at.desc())
-        .limit(1)
-    )
-    return at.astimezone(org_zone(session, patient.org_id)).date() if at is not None else None
-
-
-# --- the schedule ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Wanted:
-    rule: CadenceRule
-    due_on: date
-    anchor_on: date
-    step: int | None
-    program_code: str | None
-    tier: int | None
-    why: str
-
-
-def followups_sync(*, session: Session, actor: Actor, patient_uuid: str) -> list[FollowUp]:
-    """Bring the patient's follow-ups in step with the cadence rules: exactly one scheduled follow-up per
-    applying rule, moved (the old one rescheduled) when its date changed, cancelled when its rule no
-    longer applies (the tier, the enrolment or the plan changed), discharge steps past missed. Idempotent.
-    Returns the scheduled follow-ups, soonest first."""
-    patient = patient_visible(session=session, actor=actor, patient_uuid=patient_uuid)
-    return _sync(session, actor, patient)
-
-
-def _sync(session: Session, actor: Actor, patient: Patient) -> list[FollowUp]:
-    facts = outreach_facts(session, patient)
-    rules = cadence()
-    applying = rules_applying(
-        rules.rules, programs=frozenset(facts.programs), tier=facts.tier, discharged_on=facts.discharged_on
-    )
-    scheduled = _scheduled(session, patient)
-    by_rule: dict[str, list[FollowUp]] = {}
-    for row in scheduled:
-        by_rule.setdefault(row.rule_key, []).append(row)
-    for rule in applying:
-        existing = by_rule.pop(rule.key, [])
-        wanted = _wanted(session, actor, patient, rule, facts, existing)
-        keep = next(
-            (
-                r
-                for r in existing
-                if wanted is not None
-                and r.status == FollowUpStatus.SCHEDULED.value
-                and (r.due_on == wanted.due_on or r.moved_by_hand)
-                and (r.anchor_on, r.step, r.program_code, r.tier)
-                == (wanted.anchor_on, wanted.step, wanted.program_code, wanted.tier)
-            ),
-            None,
-        )
-        for row in existing:
-            if row is keep or row.status != FollowUpStatus.SCHEDULED.value:
-                continue
-            if wanted is None:
-                _close(
-                    session,
-                    actor,
-                    patient,
-                    row,
-                    FollowUpStatus.CANCELLED,
-                    "every step of the schedule is done",
-                )
-            else:
-                _close(
-                    session,
-                    actor,
-                    patient,
-                    row,
-                    FollowUpStatus.RESCHEDULED,
-                    f"moved to {wanted.due_on}: {wanted.why}",
-                )
-        if keep is None and wanted is not None:
-            _schedule(session, actor, patient, wanted)
-    for key, rows in by_rule.items():
-        reason = _why_not(key, facts, applying)
-        for row in rows:
-            _close(session, actor, patient, row, FollowUpStatus.CANCELLED, reason)
-    session.flush()
-    return _scheduled(session, patient)
-
-
-def _scheduled(session: Session, patient: Patient) -> list[FollowUp]:
-    return list(
-        session.scalars(
-            select(FollowUp)
-            .where(FollowUp.patient_id == patient.id, FollowUp.status == FollowUpStatus.SCHEDULED.value)
-            .order_by(FollowUp.due_on, FollowUp.id)
-        )
-    )
-
-
-def _wanted(
-    session: Session,
-    actor: Actor,
-    patient: Patient,
-    rule: CadenceRule,
-    facts: OutreachFacts,
-    existing: list[FollowUp],
-) -> Wanted | None:
-    tier = facts.tier if rule.tiers else None
-    if rule.anchor is Anchor.DISCHARGE:
-        assert facts.discharged_on is not None  # rules_applying gives discharge rules only then
-        anchor = facts.discharged_on
-        closed = session.scalars(
-            select(FollowUp.step).where(
-                FollowUp.patient_id == patient.id,
-                FollowUp.rule_key == rule.key,
-                FollowUp.anchor_on == anchor,
-                FollowUp.status.in_([FollowUpStatus.DONE.value, FollowUpStatus.MISSED.value]),
-            )
-        ).all()
-        step = max((s for s in closed if s is not None), default=-1) + 1
-        calendar = business_calendar()
-        while step < len(rule.steps) - 1 and step_due(rule, step + 1, anchor, calendar) <= today():
-            missed = next((r for r in existing if r.anchor_on == anchor and r.step == step), None)
-            why = f"step {step + 1} was not done before step {step + 2} fell due"
-            if missed is not None and missed.status == FollowUpStatus.SCHEDULED.value:
-                _close(session, actor, patient, missed, FollowUpStatus.MISSED, why)
-            elif missed is None:
-                made = _schedule(
-                    session,
-                    actor,
-                    patient,
-                    Wanted(rule, step_due(rule, step, anchor, calendar), anchor, step, None, None, ""),
-                )
-                _close(session, actor, patient, made, FollowUpStatus.MISSED, why)
-            step += 1
-        due = next_due(rule, anchor=anchor, steps_done=step, calendar=calendar)
-        if due is None:
-            return None
-        why = f"discharged on {anchor}, step {step + 1} of {len(rule.steps)}"
-        return Wanted(rule, due, anchor, step, None, None, why)
-    codes = sorted(c for c in facts.programs if not rule.programs or c in rule.programs)
-    anchor = min(facts.programs[c] for c in codes)
-    program = codes[0] if rule.programs else None
-    due = next_due(rule, anchor=anchor, last_reached=facts.last_reached)
-    if due is None:  # pragma: no cover - a recurring rule always has a next date
-        return None
-    if facts.last_reached is not None and facts.last_reached >= anchor:
-        why = f"{rule.title.lower()}, last reached on {facts.last_reached}"
-    else:
-        why = f"{rule.title.lower()}, enrolled on {anchor}"
-    if tier is not None:
-        why += f", tier {tier}"
-    return Wanted(rule, due, anchor, None, program, tier, why)
-
-
-def _why_not(key: str, facts: OutreachFacts, applying: list[CadenceRule]) -> str:
-    """Why a rule's follow-up is cancelled."""
-    try:
-        rule = cadence().rule(key)
-    except NotFound:
-        return f"the cadence rule {key} is no longer in the rules"
-    if not facts.programs:
-        held = "; ".join(facts.inactive.values())
-        return f"no active program enrolment ({held})" if held else "no active program enrolment"
-    if rule.anchor is Anchor.DISCHARGE:
-        return f"no discharge to the community within {cadence().discharge_window_days} days"
-    if rule.matches(frozenset(facts.programs), facts.tier):
-        winner = next((r for r in applying if r.recurring), None)
-        return f"{winner.title} applies instead (more frequent)" if winner else "superseded"
-    if rule.tiers and facts.tier not in rule.tiers:
-        return f"the patient's tier is now {facts.tier if facts.tier is not None else 'not scored'}"
-    ended = [facts.inactive[c] for c in rule.programs if c in facts.inactive]
-    return "; ".join(ended) if ended else f"no active {' or '.join(rule.programs)} enrolment"
-
-
-def _schedule(session: Session, actor: Actor, patient: Patient, wanted: Wanted) -> FollowUp:
-    row = FollowUp(
-        org_id=patient.org_id,
-        patient_id=patient.id,
-        due_on=wanted.due_on,
-        rule_key=wanted.rule.key,
-        rule_title=wanted.rule.title,
-        program_code=wanted.program_code,
-        tier=wanted.tier,
-        anchor_on=wanted.anchor_on,
-        step=wanted.step,
-        status=FollowUpStatus.SCHEDULED.value,
-        status_at=now(),
-        status_reason=wanted.why or None,
-        created_by=actor.label,
-    )
-    session.add(row)
-    session.flush()
-    audit_patient_row(
-        session,
-        actor,
-        patient.uuid,
-        row,
-        "followup-schedule",
-        f"{wanted.rule.key} due {wanted.due_on}: {wanted.why}",
-    )
-    return row
-
-
-def _close(
-    session: Session, actor: Actor, patient: Patient, row: FollowUp, to: FollowUpStatus, reason: str
-) -> None:
-    row.status, row.status_at, row.status_reason = to.value, now(), reason
-    audit_patient_row(
-        session,
-        actor,
-        patient.uuid,
-        row,
-        f"followup-{to.value}",
-        f"{row.rule_key} due {row.due_on}: {reason}",
-    )
-
-
-def followup_reschedule(
-    *, session: Session, actor: Actor, followup_uuid: str, due_on: date, reason: str
-) -> FollowUp:
-    """Move a scheduled follow-up to another day by hand (the old one rescheduled, a new one made, which
-    the sync leaves on its day while its rule, program, tier and step stay the same)."""
-    row, patient = record_in_reach(
-        session=session, actor=actor, model=FollowUp, uuid=followup_uuid, what="follow-up"
-    )
-    if row.status != FollowUpStatus.SCHEDULED.value:
-        raise RuleViolation(f"the follow-up is {row.status}", where="follow-up")
-    if due_on < today():
-        raise InvalidInput(f"{due_on} has passed", where="follow-up date")
-    if not reason.strip():
-        raise InvalidInput("say why the follow-up moves", where="follow-up reason")
-    rule = cadence().rule(row.rule_key)
-    _close(session, actor, patient, row, FollowUpStatus.RESCHEDULED, f"moved to {due_on}: {reason.strip()}")
-    wanted = Wanted(
-        rule, due_on, row.anchor_on or due_on, row.step, row.program_code, row.tier, reason.strip()
-    )
-    moved = _schedule(session, actor, patient, wanted)
-    moved.moved_by_hand = True
-    return moved
 
 
 # --- the contact log ------------------------------------------------------------------------------
@@ -420,6 +104,9 @@ class ContactLogged:
     flags: list[RedFlag] = field(default_factory=list)
     flag_tasks: list[Task] = field(default_factory=list)
     followups_done: list[FollowUp] = field(default_factory=list)
+    transition: ContactOnTask | None = None
+    """The attempt the contact made on an open transition's interactive-contact task (and whether it did
+    the task), if any."""
     protocol: UnableToReach | None = None
     protocol_tasks: list[Task] = field(default_factory=list)
 
@@ -447,8 +134,11 @@ def contact_log(
     field (checked and typed by the template). When the contact reached the patient (or their caregiver):
     the follow-up it answers is done (``followup_uuid``, else every one due by then, else the next), each
     goal update becomes the goal's progress note, and each red flag of the answers an urgent task (and a
-    patient alert where the flag says so). An unsuccessful attempt advances the unable-to-reach protocol;
-    once exhausted, its letter and supervisor review tasks are made (once). Then the schedule is synced."""
+    patient alert where the flag says so). A call, video, visit or message with the patient or caregiver
+    (``rules.interactive_contact_attempt``) is an attempt on the interactive-contact task of an open
+    transition of care, at the contact's time, and reached does it (``ContactLogged.transition``). An
+    unsuccessful attempt advances the unable-to-reach protocol; once exhausted, its letter and supervisor
+    review tasks are made (once). Then the schedule is synced. All in the caller's transaction."""
     patient = patient_visible(session=session, actor=actor, patient_uuid=patient_uuid)
     contact_check(kind, direction, party, outcome, party_name)
     at = at or now()
@@ -575,11 +265,32 @@ def contact_log(
         logged.followups_done = _mark_done(session, actor, patient, contact, followup_uuid)
     elif followup_uuid is not None:
         record_in_reach(session=session, actor=actor, model=FollowUp, uuid=followup_uuid, what="follow-up")
+    attempt = interactive_contact_attempt(kind, party, outcome)
+    if attempt is not None:
+        logged.transition = transition_contact_logged(
+            session=session,
+            actor=actor,
+            patient=patient,
+            at=at,
+            outcome=attempt,
+            words=_contact_words(contact, org_zone(session, patient.org_id)),
+            contact_uuid=contact.uuid,
+        )
     if is_attempt(direction, party, outcome) or answers_patient(party, outcome):
         logged.protocol, logged.protocol_tasks = _protocol(session, actor, patient)
     session.flush()
-    _sync(session, actor, patient)
+    followups_sync_patient(session=session, actor=actor, patient=patient)
     return logged
+
+
+def _contact_words(contact: Contact, zone: ZoneInfo) -> str:
+    """The contact in a few words, for the transition task it tries or does: "outbound call with the
+    caregiver (Ann, daughter) on 2026-03-05 10:30 (contact log)"."""
+    with_whom = contact.party.replace("-", " ") + (f" ({contact.party_name})" if contact.party_name else "")
+    local = contact.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"{contact.direction} {contact.kind.replace('-', ' ')} with the {with_whom} on {local} (contact log)"
+    )
 
 
 def _previous(session: Session, patient: Patient, template_id: str) -> dict[str, float]:
@@ -608,7 +319,7 @@ def _mark_done(
     session: Session, actor: Actor, patient: Patient, contact: Contact, followup_uuid: str | None
 ) -> list[FollowUp]:
     day = contact.at.astimezone(org_zone(session, patient.org_id)).date()
-    scheduled = _scheduled(session, patient)
+    scheduled = followups_scheduled(session, patient)
     if followup_uuid is not None:
         chosen = [r for r in scheduled if r.uuid == followup_uuid]
         if not chosen:
@@ -617,7 +328,9 @@ def _mark_done(
         chosen = [r for r in scheduled if r.due_on <= day] or scheduled[:1]
     for row in chosen:
         row.done_by_contact_id = contact.id
-        _close(session, actor, patient, row, FollowUpStatus.DONE, f"done by the {contact.kind} of {day}")
+        followup_close(
+            session, actor, patient, row, FollowUpStatus.DONE, f"done by the {contact.kind} of {day}"
+        )
     return chosen
 
 
@@ -702,49 +415,6 @@ def _to_supervisor(session: Session, actor: Actor, patient: Patient, task: Task)
         audit_patient_row(session, actor, patient.uuid, task, "task-assign", f"to {supervisor.username}")
 
 
-# --- reads ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DueFollowUp:
-    followup: FollowUp
-    patient: Patient
-    overdue_days: int
-
-
-def followups_due(*, session: Session, actor: Actor, on: date | None = None) -> list[DueFollowUp]:
-    """The scheduled follow-ups due on ``on`` (today) or before, of the patients within the actor's
-    reach, oldest first (the worklist's overdue and due-today follow-ups)."""
-    day = on or today()
-    rows = session.execute(
-        select(FollowUp, Patient)
-        .join(Patient, Patient.id == FollowUp.patient_id)
-        .where(
-            patient_scope(actor), FollowUp.status == FollowUpStatus.SCHEDULED.value, FollowUp.due_on <= day
-        )
-        .order_by(FollowUp.due_on, FollowUp.id)
-    ).all()
-    return [DueFollowUp(f, p, (day - f.due_on).days) for f, p in rows]
-
-
-def followups_sync_all(*, session: Session, actor: Actor) -> int:
-    """Sync the schedule of every patient within the actor's reach with an open enrolment or a scheduled
-    follow-up (a nightly job: tiers change with each stratification run, discharges arrive by feed).
-    Returns how many patients were synced."""
-    with_enrolment = select(ProgramEnrolment.patient_id).where(
-        ProgramEnrolment.state.in_([s.value for s in OPEN_STATES])
-    )
-    with_followup = select(FollowUp.patient_id).where(FollowUp.status == FollowUpStatus.SCHEDULED.value)
-    patients = session.scalars(
-        select(Patient)
-        .where(patient_scope(actor), Patient.id.in_(with_enrolment.union(with_followup)))
-        .order_by(Patient.id)
-    ).all()
-    for patient in patients:
-        _sync(session, actor, patient)
-    return len(patients)
-
-
 def contacts_of(*, session: Session, actor: Actor, patient_uuid: str, limit: int = 50) -> list[Contact]:
     """The patient's contacts, newest first."""
     patient = patient_visible(session=session, actor=actor, patient_uuid=patient_uuid)
@@ -756,6 +426,24 @@ def contacts_of(*, session: Session, actor: Actor, patient_uuid: str, limit: int
             .limit(limit)
         )
     )
+
+
+def contacts_on_transitions(
+    *, session: Session, patient: Patient, contacts: Sequence[Contact]
+) -> dict[str, ContactOnTask]:
+    """What each of these contacts of the patient did to a transition of care (by contact uuid): the
+    attempt it made on an interactive-contact task, done or not. Only the contacts that are an attempt at
+    it (``rules.interactive_contact_attempt``) are looked for."""
+    attempts = transition_contacts_of(session=session, patient=patient)
+    found: dict[str, ContactOnTask] = {}
+    for contact in contacts:
+        kind, party, outcome = ContactKind(contact.kind), Party(contact.party), Outcome(contact.outcome)
+        if interactive_contact_attempt(kind, party, outcome) is None:
+            continue
+        made = attempts.get((contact.at, contact.staff, contact.outcome))
+        if made is not None:
+            found[contact.uuid] = made
+    return found
 
 
 def open_plan_goals(session: Session, patient: Patient) -> list[Goal]:

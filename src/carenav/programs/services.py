@@ -1,6 +1,8 @@
 """Writes of program enrolment: identify (from a run, idempotent, or by a person), outreach, enrol with
 consent, pause, resume, discharge, decline, mark ineligible, assign; bulk outreach and assignment for the
-population page. Every change leaves a history row and an audit row; services flush, the caller commits."""
+population page. Every change leaves a history row and an audit row; services flush, the caller commits.
+A change of state keeps the patient's follow-up schedule in step (``outreach.schedule``: only an enrolled
+enrolment schedules follow-ups)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from carenav.audit.services import audit_record
 from carenav.clock import now, today
 from carenav.db.types import new_uuid
 from carenav.errors import CarenavError, Forbidden, InvalidInput, RuleViolation
+from carenav.outreach.schedule import followups_sync_patient
 from carenav.patients.models import Patient
 from carenav.programs.models import EnrolmentTransition, ProgramConsent, ProgramEnrolment
 from carenav.programs.queries import enrolment_latest, enrolment_latest_of, program_rules_for
@@ -271,6 +274,7 @@ def _apply(
         action=action.value.replace("_", "-"),
     )
     session.flush()
+    followups_sync_patient(session=session, actor=actor, patient=patient)
     return enrolment
 
 

@@ -1,5 +1,7 @@
 """Saving a stratification run (the run, each patient's results and their evidence) and turning its flags
-into program work (identifying flagged patients into their programs). Flush only; the caller commits."""
+into program work (identifying flagged patients into their programs). Saving a run keeps the follow-up
+schedule of the patients whose tier it changed in step (``outreach.schedule.followups_sync_for_run``).
+Flush only; the caller commits."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from carenav.analytics.definitions import ordered, registered
 from carenav.analytics.definitions.programs import NAME as PROGRAMS_DEFINITION
 from carenav.analytics.definitions.programs import programs_definition
 from carenav.audit.services import audit_record
+from carenav.outreach.schedule import followups_sync_for_run
 from carenav.patients.models import Patient
 from carenav.programs.rules import RuleSet
 from carenav.programs.schemas import ProgramFlag
@@ -83,7 +86,8 @@ def stratification_run_save(
     """Save a run over ``actor``'s organization. ``scores``: one row per patient (``patient_id`` = the
     FHIR id) with every output column; ``evidence``: rows with ``patient_id, model, component, points,
     evidence``. Either may be a list of dicts or an Arrow table (the engine's output, read column-wise).
-    Patients the actor cannot see, or no longer in the record, are left out."""
+    Patients the actor cannot see, or no longer in the record, are left out. The follow-ups of the patients
+    whose tier moved are brought in step with their new tier."""
     given: Any = scores
     columns: list[str] = list(given.column_names) if _is_arrow(given) else (list(given[0]) if given else [])
     run = StratificationRun(
@@ -163,6 +167,7 @@ def stratification_run_save(
         detail=f"as of {as_of.isoformat()}, {run.patient_count} patients, rules {rules_version}",
     )
     session.flush()
+    followups_sync_for_run(session=session, actor=actor, run=run)
     return run
 
 

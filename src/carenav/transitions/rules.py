@@ -11,6 +11,8 @@ The data is ``transitions.toml`` (with its sources); the business days are ``car
   information and the medication reconciliation, by the face-to-face date at the latest.
 - **Timeliness**: a task done on or before its deadline is on time (``done``), after it late
   (``late-done``); an open task whose deadline has passed is **missed** (and may still be done, late).
+- **Attempts**: reaching the patient or caregiver does the interactive contact (``attempt_does_task``); a
+  contact counts for an episode from the discharge to the window's last day (``contact_in_episode``).
 - A **readmission**: a stay admitted after the discharge and within ``readmission_days`` of its day.
 
 Pure: no SQL, no HTTP.
@@ -301,3 +303,19 @@ def is_readmission(
     """Whether a stay admitted at ``admitted_at`` is a readmission after the discharge: after it, and
     within ``readmission_days`` of its day."""
     return admitted_at > discharged_at and (admitted_on - discharged_on).days <= rules.readmission_days
+
+
+def attempt_does_task(kind: TaskKind, outcome: AttemptOutcome) -> bool:
+    """Whether an attempt with this outcome does the task: reaching the patient or caregiver is the
+    interactive contact (TCM: within 2 business days, by phone, electronically or in person); no other
+    task is done by a call."""
+    return kind is TaskKind.INTERACTIVE_CONTACT and outcome is AttemptOutcome.REACHED
+
+
+def contact_in_episode(
+    rules: TransitionRules, *, discharged_at: datetime, discharged_on: date, at: datetime, on: date
+) -> bool:
+    """Whether a contact at ``at`` (the day ``on`` in the organization's zone) falls within the episode of a
+    discharge: at or after the discharge (a talk before it is the hospital's, not the transition's) and by
+    the window's last day."""
+    return at >= discharged_at and on <= window_ends_on(rules, discharged_on)

@@ -10,6 +10,11 @@ reach is NotFound; every write is audited.
   deadline passed as missed and closes the episodes whose 30 days are over, prompting the enrolment of
   eligible patients in ongoing care management (they are identified for the program, and their care
   manager gets a task to offer it).
+- ``transition_contact_logged``: a contact with the patient or caregiver logged in the contact log is an
+  attempt on the open episode's interactive-contact task, and reached does it (``outreach.services``
+  calls it in the contact's transaction).
+- Each episode opened, reopened or closed keeps the patient's follow-up schedule in step
+  (``outreach.schedule.followups_sync_patient``: the post-discharge steps count from the discharge).
 - ``transitions_due``: the open and missed tasks of the open episodes within the actor's reach, soonest
   deadline first (the worklist).
 
@@ -32,6 +37,7 @@ from carenav.accounts.queries import org_today, org_zone
 from carenav.audit.services import audit_patient_row, audit_patients_listed
 from carenav.clock import now
 from carenav.errors import InvalidInput, NotFound, RuleViolation
+from carenav.outreach.schedule import followups_sync_patient
 from carenav.patients.models import Encounter, Patient
 from carenav.patients.rules import EncounterStatus
 from carenav.patients.services import CREATED, UPDATED, RecordKind, UnitOutcome
@@ -45,6 +51,7 @@ from carenav.tasks.services import task_create
 from carenav.transitions.models import TransitionAttempt, TransitionEpisode, TransitionTask
 from carenav.transitions.rules import (
     CLOSES_BY_PERSON,
+    DONE_STATUSES,
     OPEN_TASK_STATUSES,
     PROMPTS_ENROLMENT,
     AttemptOutcome,
@@ -54,6 +61,8 @@ from carenav.transitions.rules import (
     TaskKind,
     TaskStatus,
     Timeliness,
+    attempt_does_task,
+    contact_in_episode,
     discharge_opening,
     in_window,
     is_readmission,
@@ -166,6 +175,7 @@ def transition_open_for_discharge(
         f"discharge of {discharged_on} from {encounter.facility_name or 'a stay'}: {opening.reason}; "
         f"contact due {contact}, face-to-face by {deadlines[TaskKind.FACE_TO_FACE]} ({complexity.value})",
     )
+    followups_sync_patient(session=session, actor=actor, patient=patient)
     return episode
 
 
@@ -202,6 +212,7 @@ def _reopen(
         session, actor, patient.uuid, episode, "transition-reopen", f"discharged {discharged_on}"
     )
     session.flush()
+    followups_sync_patient(session=session, actor=actor, patient=patient)
     return episode
 
 
@@ -241,7 +252,8 @@ def transition_readmission_check(
         )
     ).all()
     linked = []
-    patient_uuid = session.scalar(select(Patient.uuid).where(Patient.id == encounter.patient_id)) or ""
+    patient = session.get_one(Patient, encounter.patient_id)
+    patient_uuid = patient.uuid
     for episode in candidates:
         if episode.closed_reason in (CloseReason.NOT_A_TRANSITION, CloseReason.DISCHARGE_CANCELLED):
             continue
@@ -262,6 +274,8 @@ def transition_readmission_check(
         audit_patient_row(session, actor, patient_uuid, episode, "transition-readmission", detail)
         linked.append(episode)
     session.flush()
+    if linked:
+        followups_sync_patient(session=session, actor=actor, patient=patient)
     return linked
 
 
@@ -274,9 +288,10 @@ def _discharge_cancelled(session: Session, actor: Actor, encounter: Encounter) -
     if episode is None:
         return
     _close(session, actor, episode, CloseReason.DISCHARGE_CANCELLED, f"the encounter is {encounter.status}")
-    patient_uuid = session.scalar(select(Patient.uuid).where(Patient.id == encounter.patient_id)) or ""
-    audit_patient_row(session, actor, patient_uuid, episode, "transition-close", "discharge cancelled")
+    patient = session.get_one(Patient, encounter.patient_id)
+    audit_patient_row(session, actor, patient.uuid, episode, "transition-close", "discharge cancelled")
     session.flush()
+    followups_sync_patient(session=session, actor=actor, patient=patient)
 
 
 def transitions_after_import(
@@ -359,6 +374,13 @@ def _done(
         )
     if at > now():
         raise InvalidInput("a task cannot be done in the future", where="transition task")
+    _mark_done(session, actor, task, patient, note, at)
+
+
+def _mark_done(
+    session: Session, actor: Actor, task: TransitionTask, patient: Patient, note: str | None, at: datetime
+) -> None:
+    """Do the task at ``at``: on time or late by that day in the organization's zone."""
     done_on = local_day(at, org_zone(session, task.org_id))
     task.status = task_done(TaskStatus(task.status), task.due_on, done_on).value
     task.done_at, task.done_by = at, actor.label
@@ -378,6 +400,22 @@ def transition_attempt_log(
             f"the transition is closed ({task.episode.closed_reason})", where="transition attempt"
         )
     at = now()
+    attempt = _attempt(session, actor, task, patient, outcome, note, at)
+    if attempt_does_task(TaskKind(task.kind), outcome) and TaskStatus(task.status) in OPEN_TASK_STATUSES:
+        _done(session, actor, task, patient, note, at)
+    return attempt
+
+
+def _attempt(
+    session: Session,
+    actor: Actor,
+    task: TransitionTask,
+    patient: Patient,
+    outcome: AttemptOutcome,
+    note: str | None,
+    at: datetime,
+    source: str = "",
+) -> TransitionAttempt:
     attempt = TransitionAttempt(
         at=at, by=actor.label, outcome=outcome.value, note=(note or "").strip() or None
     )
@@ -389,15 +427,100 @@ def transition_attempt_log(
         patient.uuid,
         task,
         "transition-attempt",
-        f"{task.kind}: {outcome.value}" + (f": {note}" if note else ""),
+        f"{task.kind}: {outcome.value}" + (f": {note}" if note else "") + source,
     )
-    if (
-        outcome is AttemptOutcome.REACHED
-        and task.kind == TaskKind.INTERACTIVE_CONTACT
-        and TaskStatus(task.status) in OPEN_TASK_STATUSES
-    ):
-        _done(session, actor, task, patient, note, at)
     return attempt
+
+
+# --- contacts logged in the contact log ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactOnTask:
+    """What a contact logged in the contact log did to a transition: the attempt it made on the episode's
+    interactive-contact task, and whether it did the task (on time or late)."""
+
+    task: TransitionTask
+    attempt: TransitionAttempt
+    title: str
+
+    @property
+    def done(self) -> bool:
+        return self.task.done_at == self.attempt.at and TaskStatus(self.task.status) in DONE_STATUSES
+
+    @property
+    def on_time(self) -> bool:
+        return self.done and self.task.status == TaskStatus.DONE
+
+
+def transition_contact_logged(
+    *,
+    session: Session,
+    actor: Actor,
+    patient: Patient,
+    at: datetime,
+    outcome: AttemptOutcome,
+    words: str,
+    contact_uuid: str,
+) -> ContactOnTask | None:
+    """A contact with the patient or caregiver that the contact log recorded (``outreach.services``, in
+    its transaction; the patient in the actor's reach, the time checked there): an attempt at the contact's
+    time on the interactive-contact task of the patient's open episode, when that task is still to do
+    (open or missed) and the contact falls within the episode (the latest discharge before it); reached,
+    the task is done at that time — on time or late by the contact's day. ``words``: the contact, for the
+    attempt's note. None when there is no such task."""
+    rules = transition_rules()
+    on = local_day(at, org_zone(session, patient.org_id))
+    tasks = session.scalars(
+        select(TransitionTask)
+        .join(TransitionEpisode, TransitionEpisode.id == TransitionTask.episode_id)
+        .where(
+            TransitionTask.patient_id == patient.id,
+            TransitionTask.kind == TaskKind.INTERACTIVE_CONTACT.value,
+            TransitionTask.status.in_([s.value for s in OPEN_TASK_STATUSES]),
+            TransitionEpisode.status == EpisodeStatus.OPEN.value,
+        )
+        .order_by(TransitionEpisode.discharged_at.desc(), TransitionEpisode.id.desc())
+    ).all()
+    task = next(
+        (
+            t
+            for t in tasks
+            if contact_in_episode(
+                rules,
+                discharged_at=t.episode.discharged_at,
+                discharged_on=t.episode.discharged_on,
+                at=at,
+                on=on,
+            )
+        ),
+        None,
+    )
+    if task is None:
+        return None
+    attempt = _attempt(session, actor, task, patient, outcome, words, at, f" (contact {contact_uuid})")
+    if attempt_does_task(TaskKind(task.kind), outcome):
+        _mark_done(session, actor, task, patient, f"Done by the {words}", at)
+    return ContactOnTask(task, attempt, rules.task(TaskKind.INTERACTIVE_CONTACT).title)
+
+
+def transition_contacts_of(
+    *, session: Session, patient: Patient
+) -> dict[tuple[datetime, str, str], ContactOnTask]:
+    """The attempts on the patient's interactive-contact tasks, by their time, who made them and their
+    outcome: a contact of the contact log with the same three made the attempt
+    (``transition_contact_logged`` writes them so) — what the contact history shows of it."""
+    title = transition_rules().task(TaskKind.INTERACTIVE_CONTACT).title
+    rows = session.execute(
+        select(TransitionAttempt, TransitionTask)
+        .join(TransitionTask, TransitionTask.id == TransitionAttempt.task_id)
+        .where(
+            TransitionTask.patient_id == patient.id,
+            TransitionTask.kind == TaskKind.INTERACTIVE_CONTACT.value,
+        )
+        .order_by(TransitionAttempt.id)
+    ).all()
+    return {(a.at, a.by, a.outcome): ContactOnTask(t, a, title) for a, t in rows}
 
 
 def transition_set_complexity(
@@ -447,6 +570,7 @@ def transition_close(
     if reason in PROMPTS_ENROLMENT:
         _enrolment_prompt(session, actor, episode, patient)
     session.flush()
+    followups_sync_patient(session=session, actor=actor, patient=patient)
     return episode
 
 
@@ -582,6 +706,7 @@ def transitions_refresh(*, session: Session, actor: Actor) -> RefreshSummary:
             summary.closed += 1
             _enrolment_prompt(session, actor, episode, patient)
             summary.prompted += int(episode.enrol_prompt is not None)
+            followups_sync_patient(session=session, actor=actor, patient=patient)
     session.flush()
     return summary
 

@@ -1,7 +1,8 @@
-"""Outreach on the patient page: the next follow-ups (kept in step with the cadence rules each time the
-page is shown), the contact form with the structured note of the patient's programs and conditions
-(symptom review, goal progress for each open goal, a proposed plan adjustment), the contact history with
-its red flags, and where the patient stands in the unable-to-reach protocol."""
+"""Outreach on the patient page: the next follow-ups (as scheduled: showing the page writes nothing — the
+writes that change what the schedule depends on keep it in step, ``outreach.schedule``), the contact form
+with the structured note of the patient's programs and conditions (symptom review, goal progress for each
+open goal, a proposed plan adjustment), the contact history with its red flags and what each contact did
+to a transition of care, and where the patient stands in the unable-to-reach protocol."""
 
 from __future__ import annotations
 
@@ -26,12 +27,12 @@ from carenav.outreach.rules import (
     cadence,
     unable_to_reach_protocol,
 )
+from carenav.outreach.schedule import followup_reschedule, followups_scheduled
 from carenav.outreach.services import (
     GoalUpdate,
     contact_log,
     contacts_of,
-    followup_reschedule,
-    followups_sync,
+    contacts_on_transitions,
     note_templates_of,
     open_plan_goals,
     unable_to_reach_of,
@@ -49,9 +50,8 @@ CLOSED_SHOWN = 10
 
 
 def outreach_panel(session: Session, login: Login, patient: Patient) -> dict[str, Any]:
-    """What the patient page shows of outreach. Syncs the patient's follow-ups first (idempotent: a page
-    view that finds the schedule in step writes nothing)."""
-    upcoming = followups_sync(session=session, actor=login.actor, patient_uuid=patient.uuid)
+    """What the patient page shows of outreach (reads only)."""
+    upcoming = followups_scheduled(session, patient)
     closed = list(
         session.scalars(
             select(FollowUp)
@@ -69,10 +69,12 @@ def outreach_panel(session: Session, login: Login, patient: Patient) -> dict[str
         )
     )
     on = today()
+    contacts = contacts_of(session=session, actor=login.actor, patient_uuid=patient.uuid, limit=20)
     return {
         "followups": [{"row": f, "overdue": f.due_on < on, "today": f.due_on == on} for f in upcoming],
         "closed": closed,
-        "contacts": contacts_of(session=session, actor=login.actor, patient_uuid=patient.uuid, limit=20),
+        "contacts": contacts,
+        "on_transitions": contacts_on_transitions(session=session, patient=patient, contacts=contacts),
         "templates": note_templates_of(session, patient),
         "goals": open_plan_goals(session, patient),
         "achievements": [a.value for a in Achievement],

@@ -1,6 +1,7 @@
 """Transitions of care on screen: the patient page's panel (the open episode with its five tasks, each
 deadline and the business days left, on time / late / missed, the attempts logged, the readmission), and
-the forms that log an attempt, mark a task done, set the complexity and close an episode.
+the forms that log an attempt, mark a task done, set the complexity and close an episode. A contact logged
+in the Outreach section tries or does the interactive contact too (``outreach.services.contact_log``).
 
 The services are ``transitions.services``; the panel is included on the patient page right after the
 alerts, as transition deadlines are urgent."""
@@ -13,9 +14,10 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from carenav.outreach.rules import INTERACTIVE_KINDS, ContactKind
 from carenav.patients.models import Patient
 from carenav.transitions.models import TransitionTask
-from carenav.transitions.rules import CLOSES_BY_PERSON, AttemptOutcome, CloseReason, Complexity
+from carenav.transitions.rules import CLOSES_BY_PERSON, AttemptOutcome, CloseReason, Complexity, TaskKind
 from carenav.transitions.services import (
     transition_attempt_log,
     transition_close,
@@ -45,7 +47,13 @@ def transition_panel(session: Session, login: Login, patient: Patient) -> dict[s
         "outcomes": [o.value for o in AttemptOutcome],
         "complexities": [c.value for c in Complexity],
         "close_reasons": [(r.value, CLOSE_LABELS[r]) for r in CloseReason if r in CLOSES_BY_PERSON],
+        "interactive_kind": TaskKind.INTERACTIVE_CONTACT.value,
+        "interactive_words": _or([k.value.replace("-", " ") for k in ContactKind if k in INTERACTIVE_KINDS]),
     }
+
+
+def _or(words: list[str]) -> str:
+    return ", ".join(words[:-1]) + f" or {words[-1]}" if len(words) > 1 else "".join(words)
 
 
 def _back(session: Session, patient_id: int) -> Response:
