@@ -65,10 +65,12 @@ check: install ## ruff, mypy, import-linter
 serve: install assets
 	$(BIN)/carenav serve --host $(HOST) --port $(PORT)
 
-bench: install peers
+bench: install peers ## every benchmark (long: bench/worklist.py alone seeds 100,000 patients twice)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/synth.py
 	$(BIN)/python bench/stratify.py --patients 20000
+	$(BIN)/python bench/worklist.py
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) node_modules $(VENDOR) var .pytest_cache .mypy_cache .ruff_cache

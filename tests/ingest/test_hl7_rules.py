@@ -116,6 +116,12 @@ def test_only_record_numbers_match() -> None:
     assert not any(identifier_matches_patients(code) for code in ("SS", "DL", "AN", "VN", "MA"))
 
 
+def test_first_given_name_ends_at_any_blank() -> None:
+    assert names_agree("Lee", "Ana\r Maria", "LEE", "ana")
+    assert names_agree("Lee", "Ana\tMaria", "Lee", "Ana")
+    assert not names_agree("Lee", " \r\n", "Lee", "")
+
+
 def test_plan_types_from_names() -> None:
     assert plan_type_for("MEDICARE", None) == "medicare_ffs"
     assert plan_type_for("Aetna Medicare Advantage", None) == "medicare_advantage"
@@ -125,7 +131,7 @@ def test_plan_types_from_names() -> None:
 
 @given(st.text(min_size=1, max_size=12).filter(str.strip), st.text(min_size=1, max_size=12).filter(str.strip))
 def test_names_agree_ignoring_case_and_middle_names(family: str, given_name: str) -> None:
-    first = given_name.strip().split(" ", 1)[0]
+    first = given_name.split()[0]
     assert names_agree(family, f"{first} Middle", family.upper(), first.lower()) == (
         family.strip().casefold() == family.upper().strip().casefold()
         and first.casefold() == first.lower().casefold()

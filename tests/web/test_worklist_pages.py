@@ -78,8 +78,16 @@ def test_hand_off_to_a_pool_claim_and_trail(client: TestClient, session: Session
         session.commit()
         sign_in(client, "casey.cm")
         html = client.get("/worklist").text
-        assert f'action="/worklist/tasks/{task.uuid}/hand-off"' in html
-        assert 'value="pool:social-work"' in html
+        assert f'hx-get="/worklist/tasks/{task.uuid}/hand-off"' in html
+        assert 'value="pool:social-work"' not in html, "whom to hand off to comes when the form is opened"
+        fragment = client.get(f"/worklist/tasks/{task.uuid}/hand-off", headers={"HX-Request": "true"}).text
+        assert f'action="/worklist/tasks/{task.uuid}/hand-off"' in fragment
+        assert 'value="pool:social-work"' in fragment
+        assert "<html" not in fragment
+        page = client.get(f"/worklist/tasks/{task.uuid}/hand-off").text  # without scripts: a whole page
+        assert "<html" in page
+        assert 'value="pool:social-work"' in page
+        assert client.get("/worklist/tasks/no-such-task/hand-off").status_code == 404
         token = page_csrf(client, "/worklist")
         refused = client.post(
             f"/worklist/tasks/{task.uuid}/hand-off", data={"csrf_token": token, "to": "pool:social-work"}

@@ -13,11 +13,31 @@ from carenav.cli.context import fails_cleanly
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes, each with its own connection pool; one per core is a good start.",
+)
 @fails_cleanly
-def serve_command(host: str, port: int) -> None:
+def serve_command(host: str, port: int, workers: int) -> None:
     """Serve the web pages and the FHIR facade (database from CARENAV_DATABASE_URL)."""
     from carenav.web.app import create_app
 
     app = create_app()  # refuses an out-of-date schema before listening
-    click.echo(f"carenav serving on http://{host}:{port}/ (Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False, log_level="info")
+    click.echo(
+        f"carenav serving on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''}"
+        " (Ctrl-C stops)"
+    )
+    options = {
+        "host": host,
+        "port": port,
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": "info",
+    }
+    if workers == 1:
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
+    else:  # each worker process builds its own app (and engine) from the same settings
+        uvicorn.run("carenav.web.app:create_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]

@@ -1,4 +1,20 @@
-"""Engine construction. SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL runs in UTC."""
+"""Engine construction. SQLite gets WAL, foreign keys, a busy timeout and the two ways a unit of work begins
+(below); PostgreSQL runs in UTC.
+
+SQLite has one write lock. A transaction begun DEFERRED that has read and then writes cannot wait for it:
+when another connection committed in between, SQLite refuses at once with "database is locked" (its
+snapshot is stale; the busy timeout does not apply). So a unit of work (``carenav.db.session``) tells
+SQLite how it begins, with the execution option ``SQLITE_BEGIN``:
+
+- ``IMMEDIATE``: it takes the write lock at BEGIN and waits its turn (up to the busy timeout), and what it
+  reads stays true until it commits. Commands, jobs, feeds and every form a user posts run this way.
+- ``READS_FIRST`` (a page a user opens: GET): it reads outside a transaction, each statement seeing the
+  latest commit, so readers never queue behind writers nor hold a snapshot; before its first write (the
+  audit row of what it showed) it begins IMMEDIATE and waits for the lock like any writer. Its reads
+  before that write are not isolated from other writers, so units that decide on what they read must not
+  use it.
+
+Other connections (migrations, schema checks, snapshots for analytics, tests) begin DEFERRED as before."""
 
 from __future__ import annotations
 
@@ -7,6 +23,13 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+SQLITE_BEGIN = "carenav_sqlite_begin"
+"""Execution option: how a unit of work begins on SQLite, ``IMMEDIATE`` or ``READS_FIRST`` (above)."""
+IMMEDIATE = "immediate"
+READS_FIRST = "reads-first"
+
+_READ_STATEMENTS = ("SELECT", "PRAGMA", "EXPLAIN")
 
 
 def is_sqlite(url: str) -> bool:
@@ -24,6 +47,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "before_cursor_execute", _sqlite_before_execute)
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
@@ -43,4 +67,21 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    mode = connection.get_execution_options().get(SQLITE_BEGIN)
+    if mode == IMMEDIATE:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif mode != READS_FIRST:
+        connection.exec_driver_sql("BEGIN")
+
+
+def _sqlite_before_execute(
+    connection: Any, cursor: Any, statement: str, _parameters: Any, _context: Any, _many: bool
+) -> None:
+    """In a reads-first unit of work, BEGIN IMMEDIATE before the first statement that is not a read."""
+    if connection.get_execution_options().get(SQLITE_BEGIN) != READS_FIRST:
+        return
+    if connection.connection.dbapi_connection.in_transaction:
+        return
+    if statement.lstrip()[:7].upper().startswith(_READ_STATEMENTS):
+        return
+    cursor.execute("BEGIN IMMEDIATE")

@@ -8,15 +8,21 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from carenav.db.engine import IMMEDIATE, READS_FIRST, SQLITE_BEGIN
+
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
+def unit_of_work(factory: sessionmaker[Session], *, reads_first: bool = False) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error. On SQLite it begins IMMEDIATE: it waits
+    for the write lock rather than failing when another writer commits first. ``reads_first``: a unit that
+    reads and then at most appends (a page opened), which on SQLite reads without holding a transaction
+    and takes the write lock only before its first write (``carenav.db.engine``)."""
     session = factory()
+    session.connection(execution_options={SQLITE_BEGIN: READS_FIRST if reads_first else IMMEDIATE})
     try:
         yield session
         session.commit()

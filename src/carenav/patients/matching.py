@@ -38,7 +38,10 @@ class PatientMatch:
 
 
 def first_given(given: str | None) -> str:
-    return (given or "").strip().split(" ", 1)[0].casefold()
+    """The first given name, case-folded: up to the first blank of any kind (a tab or a carriage return in
+    a feed's name separates names as a space does)."""
+    words = (given or "").split(maxsplit=1)
+    return words[0].casefold() if words else ""
 
 
 def names_agree(family_a: str | None, given_a: str | None, family_b: str | None, given_b: str | None) -> bool:

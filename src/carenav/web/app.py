@@ -28,6 +28,7 @@ from carenav.web.pages import (
     caseloads,
     directory,
     education,
+    health,
     login,
     outreach,
     patients,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Routers are included here, one line per edge:
+    app.include_router(health.router)
     app.include_router(fhir_router())
     app.include_router(login.router)
     app.include_router(patients.router)

@@ -9,12 +9,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carenav.db.session import unit_of_work
 
+READING_METHODS = frozenset({"GET", "HEAD"})
+"""Requests that show what is stored (and append the audit of having shown it): reads-first units of work."""
+
 
 def request_session(request: Request) -> Iterator[Session]:
     """FastAPI dependency: the session of this request, one unit of work: committed when the route
     returns, rolled back on an error (routes take it as ``session: Session = REQUEST_SESSION``)."""
     factory: sessionmaker[Session] = request.app.state.sessions
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, reads_first=request.method in READING_METHODS) as session:
         yield session
 
 

@@ -17,6 +17,7 @@ from carenav.accounts.queries import org_today, org_zone
 from carenav.assessments.models import AssessmentSuggestion
 from carenav.audit.services import audit_patients_listed
 from carenav.authorizations.services import authorizations_due
+from carenav.db.chunks import chunks
 from carenav.education.services import education_due
 from carenav.errors import NotFound
 from carenav.outreach.models import Contact
@@ -77,12 +78,11 @@ class _Items:
     def finished(self) -> list[WorkItem]:
         """The items with their actions: the program each patient is enrolled in today, found in one query."""
         programs: dict[int, str] = {}
-        ids = sorted(set(self._patient_ids.values()))
-        for start in range(0, len(ids), 900):
+        for ids in chunks(sorted(set(self._patient_ids.values()))):
             rows = self.session.execute(
                 select(ProgramEnrolment.patient_id, ProgramEnrolment.program_code)
                 .where(
-                    ProgramEnrolment.patient_id.in_(ids[start : start + 900]),
+                    ProgramEnrolment.patient_id.in_(ids),
                     ProgramEnrolment.state == EnrolmentState.ENROLLED.value,
                 )
                 .order_by(ProgramEnrolment.id.desc())
@@ -302,39 +302,45 @@ def _not_engaged(session: Session, actor: Actor, day: date, p: Priorities) -> li
         .order_by(StratificationRun.finished_at.desc(), StratificationRun.id.desc())
         .limit(1)
     )
+    in_reach = select(Patient.id).where(patient_scope(actor))
+    is_high = and_(StratificationResult.run_id == run_id, StratificationResult.tier >= p.high_tier)
     high: dict[int, int | None] = {}
     if run_id is not None:
         high = {
             row[0]: row[1]
             for row in session.execute(
                 select(StratificationResult.patient_id, StratificationResult.tier).where(
-                    StratificationResult.run_id == run_id, StratificationResult.tier >= p.high_tier
+                    is_high, StratificationResult.patient_id.in_(in_reach)
                 )
             )
         }
     enrolled: dict[int, list[str]] = defaultdict(list)
     for pid, code, state in session.execute(
         select(ProgramEnrolment.patient_id, ProgramEnrolment.program_code, ProgramEnrolment.state)
-        .where(ProgramEnrolment.org_id == actor.org_id, ProgramEnrolment.state.in_(sorted(p.engage_states)))
+        .where(
+            ProgramEnrolment.org_id == actor.org_id,
+            ProgramEnrolment.state.in_(sorted(p.engage_states)),
+            ProgramEnrolment.patient_id.in_(in_reach),
+        )
         .order_by(ProgramEnrolment.id)
     ):
         enrolled[pid].append(f"{code} {state}")
-    candidates = set(high) | set(enrolled)
-    if not candidates:
-        return []
     zone = org_zone(session, actor.org_id)
     start = datetime(since.year, since.month, since.day, tzinfo=zone)
-    reached = select(Contact.patient_id).where(
-        Contact.org_id == actor.org_id,
-        Contact.outcome == Outcome.REACHED.value,
-        Contact.party.in_([Party.PATIENT.value, Party.CAREGIVER.value]),
-        Contact.at >= start,
+    reached = (
+        select(Contact.id)
+        .where(
+            Contact.patient_id == Patient.id,  # per candidate, on ix_outreach_contacts_patient_at
+            Contact.outcome == Outcome.REACHED.value,
+            Contact.party.in_([Party.PATIENT.value, Party.CAREGIVER.value]),
+            Contact.at >= start,
+        )
+        .exists()
     )
-    rows = session.scalars(
-        select(Patient)
-        .where(patient_scope(actor), Patient.id.in_(candidates), Patient.id.not_in(reached))
-        .order_by(Patient.id)
-    ).all()
+    rows: list[Patient] = []
+    for ids in chunks(sorted(set(high) | set(enrolled))):  # already within reach
+        rows.extend(session.scalars(select(Patient).where(Patient.id.in_(ids), ~reached)))
+    rows.sort(key=lambda patient: patient.id)
     out = []
     for patient in rows:
         parts = []

@@ -13,10 +13,10 @@ from carenav.accounts.queries import org_today
 from carenav.timekeeping.rules import ACTIVITY_LABELS, ActivityType
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
-from carenav.web.rendering import render
-from carenav.worklist.queries import hand_off_targets, pool_queue, pools_for, worklist_for
+from carenav.web.rendering import is_htmx, render
+from carenav.worklist.queries import hand_off_targets, patient_name, pool_queue, pools_for, worklist_for
 from carenav.worklist.rules import ItemKind, label_of, priorities
-from carenav.worklist.services import task_claim, task_hand_off, task_release
+from carenav.worklist.services import task_claim, task_hand_off, task_in_reach, task_release
 
 router = APIRouter()
 
@@ -34,7 +34,6 @@ def worklist_page(
     for r in ranked:
         counts[r.item.kind.value] = counts.get(r.item.kind.value, 0) + 1
     shown = [r for r in ranked if not kind or r.item.kind.value == kind]
-    users, pools = hand_off_targets(session, login.actor)
     p = priorities()
     context = {
         "ranked": shown,
@@ -43,8 +42,6 @@ def worklist_page(
         "kinds": [(k.value, p.weight(k).label, counts.get(k.value, 0)) for k in ItemKind],
         "label_of": label_of,
         "today": org_today(session, login.actor.org_id),
-        "users": users,
-        "pools": pools,
         "my_pools": pools_for(session, login.actor),
         "activities": [{"value": a.value, "label": ACTIVITY_LABELS[a]} for a in ActivityType],
     }
@@ -87,6 +84,30 @@ def release_page(
 ) -> Response:
     task_release(session=session, actor=login.actor, task_uuid=task_uuid, note=note)
     return _back(back)
+
+
+@router.get("/worklist/tasks/{task_uuid}/hand-off")
+def hand_off_form(
+    request: Request,
+    task_uuid: str,
+    back: str = "/worklist",
+    login: Login = Depends(current_login),
+    session: Session = REQUEST_SESSION,
+) -> Response:
+    """The hand-off form of one task: whom to hand it to (people and pools). The worklist fetches it into
+    the item when "Hand off" is opened (HTMX); without scripts it is a page of its own."""
+    task, patient = task_in_reach(session, login.actor, task_uuid)
+    users, pools = hand_off_targets(session, login.actor)
+    context = {
+        "task": task,
+        "patient_uuid": patient.uuid,
+        "patient_name": patient_name(patient),
+        "users": users,
+        "pools": pools,
+        "back": back if back.startswith("/worklist") else "/worklist",
+    }
+    block = "hand_off_form" if is_htmx(request) else None
+    return render(request, "worklist/hand_off.html", context, block=block, nav_key="worklist")
 
 
 @router.post("/worklist/tasks/{task_uuid}/hand-off")
