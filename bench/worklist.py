@@ -445,28 +445,37 @@ def locust(
 ) -> list[Row]:
     prefix = work / f"locust-{who}-{pause.replace(',', '-')}"
     env = dict(os.environ, BENCH_USERS_FILE=str(users_file), BENCH_PAUSE=pause)
-    subprocess.run(
-        [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), who,
-            "--headless", "--host", base, "--users", str(users), "--spawn-rate", str(users),
-            "--run-time", f"{seconds}s", "--stop-timeout", "10", "--csv", str(prefix), "--only-summary",
-            "--loglevel", "WARNING",
-        ],
-        env=env,
-        check=False,  # locust exits 1 when a request failed; the failures are counted in the table
-    )  # fmt: skip
+    with open(f"{prefix}.log", "w") as log:
+        subprocess.run(
+            [
+                sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), who,
+                "--headless", "--host", base, "--users", str(users), "--spawn-rate", str(users),
+                "--run-time", f"{seconds}s", "--stop-timeout", "10", "--csv", str(prefix), "--only-summary",
+                "--loglevel", "WARNING",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,  # locust exits 1 when a request failed; the failures are counted in the table
+        )  # fmt: skip
     rows = []
     with open(f"{prefix}_stats.csv", newline="") as f:
         for r in csv.DictReader(f):
+            if r["Name"] == "Aggregated" or r["Name"] == "sign-in" or int(r["Request Count"]) == 0:
+                continue  # sign-in happens before measuring; its rows are empty
+
+            def ms(column: str, r: dict[str, str] = r) -> float:
+                return float(r[column]) if r[column] not in ("", "N/A") else float("nan")
+
             rows.append(
                 Row(
                     r["Name"],
                     int(r["Request Count"]),
                     int(r["Failure Count"]),
-                    float(r["50%"]),
-                    float(r["95%"]),
-                    float(r["99%"]),
-                    float(r["Requests/s"]),
+                    ms("50%"),
+                    ms("95%"),
+                    ms("99%"),
+                    ms("Requests/s"),
                 )
             )
     return rows

@@ -21,6 +21,7 @@ from carenav.accounts.services import LoginPolicy, user_authenticate, user_creat
 from carenav.audit.models import AuditEvent
 from carenav.cli.main import cli
 from carenav.clock import frozen_at, now
+from carenav.db.session import make_session_factory, unit_of_work
 from carenav.errors import Conflict, Forbidden, InvalidInput
 from carenav.settings import get_settings
 from tests.builders import make_org, make_patient
@@ -209,3 +210,44 @@ def test_password_rule_is_length_and_no_surrounding_space(password: str) -> None
     problem = password_problem(password)
     ok = len(password) >= MIN_PASSWORD_LENGTH and password.strip() == password
     assert (problem is None) == ok
+
+
+def test_sign_in_checks_the_password_outside_the_write_lock_and_counts_parallel_failures(
+    fresh_db_url: str, cheap_passwords: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sign-in form is a reads-first unit: while one attempt checks its password (the slow part),
+    others may write. A parallel failure that locks the account is still counted, and a good password
+    checked meanwhile is refused."""
+    import carenav.accounts.services as accounts
+
+    with engine_for(fresh_db_url) as engine:
+        sessions = make_session_factory(engine)
+        with unit_of_work(sessions) as setup:
+            org = make_org(setup)
+            make_user(setup, org, "amy.cm")
+        with unit_of_work(sessions) as setup:  # one failure short of the lock
+            for _ in range(POLICY.max_failed_logins - 1):
+                user_authenticate(session=setup, username="amy.cm", password="x" * 12, policy=POLICY)
+        real_check = accounts._password_matches
+        parallel: list[str] = []
+
+        def check_while_another_fails(stored_hash: str | None, password: str) -> bool:
+            if not parallel:  # the first check: another sign-in fails and commits meanwhile
+                parallel.append("failing")
+                with unit_of_work(sessions, reads_first=True) as other:
+                    attempt = user_authenticate(
+                        session=other, username="amy.cm", password="y" * 12, policy=POLICY
+                    )
+                parallel.append(attempt.reason)
+            return real_check(stored_hash, password)
+
+        monkeypatch.setattr(accounts, "_password_matches", check_while_another_fails)
+        with unit_of_work(sessions, reads_first=True) as session:
+            attempt = user_authenticate(session=session, username="amy.cm", password=PASSWORD, policy=POLICY)
+        assert parallel == ["failing", "bad-password"]
+        assert attempt.reason == "locked", "the parallel failure locked the account before this one wrote"
+        with unit_of_work(sessions) as check:
+            user = check.scalars(select(User).where(User.username == "amy.cm")).one()
+            assert user.failed_login_count == POLICY.max_failed_logins
+            assert user.locked_until is not None
+            assert user.last_login_at is None

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from carenav.settings import Settings
 from carenav.web.app import create_app
-from carenav.web.database import request_session
+from carenav.web.database import reads_first_session, request_session
 from tests.fhir.world import World, build_world
 
 
@@ -58,5 +58,6 @@ def api(db_url: str, session: Session) -> Iterator[Api]:
         session.commit()
 
     app.dependency_overrides[request_session] = test_session
+    app.dependency_overrides[reads_first_session] = test_session
     with TestClient(app) as client:
         yield Api(client)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from carenav.settings import Settings
 from carenav.web.app import create_app
-from carenav.web.database import request_session
+from carenav.web.database import reads_first_session, request_session
 from tests.web.users import PASSWORD, cheap_passwords
 
 __all__ = ["cheap_passwords"]
@@ -38,6 +38,7 @@ def app(db_url: str, session: Session, cheap_passwords: object) -> Iterator[Fast
             raise
 
     application.dependency_overrides[request_session] = test_session
+    application.dependency_overrides[reads_first_session] = test_session
     yield application
     application.state.engine.dispose()
 

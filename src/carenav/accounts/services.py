@@ -300,7 +300,12 @@ def user_authenticate(
 ) -> LoginAttempt:
     """Check a username and password, counting failures and locking the account after
     ``policy.max_failed_logins`` of them in a row for ``policy.lockout_minutes``. Every attempt is audited.
-    A good password is rehashed when the hashing parameters have changed."""
+    A good password is rehashed when the hashing parameters have changed.
+
+    Safe in a reads-first unit of work (the sign-in form's: the slow password hash is checked before the
+    write lock is taken, so sign-ins do not queue behind each other's hashing): a failure is counted in the
+    database (``count + 1``, so parallel guesses each count), and a good password is refused if a parallel
+    failure locked the account meanwhile (the lock is read again once this unit writes)."""
     instant = now()
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
@@ -350,8 +355,11 @@ def user_authenticate(
             return LoginAttempt(None, "locked")
         user.locked_until = None  # the lock has run out: a fresh count
         user.failed_login_count = 0
+        session.flush()
     if not _password_matches(user.password_hash, password):
-        user.failed_login_count = (user.failed_login_count or 0) + 1
+        user.failed_login_count = User.failed_login_count + 1
+        session.flush()
+        session.refresh(user, ["failed_login_count", "locked_until"])
         _audit_login(
             session,
             user=user,
@@ -376,8 +384,21 @@ def user_authenticate(
     assert user.password_hash is not None
     if password_hasher().check_needs_rehash(user.password_hash):
         user.password_hash = password_hasher().hash(password)
+    previous_login, user.last_login_at = user.last_login_at, instant
+    session.flush()  # takes the write lock (SQLite), then the lock is read again
+    session.refresh(user, ["locked_until"])
+    if user.locked_until is not None and user.locked_until > instant:  # locked by a parallel failure
+        user.last_login_at = previous_login
+        _audit_login(
+            session,
+            user=user,
+            username=user.username,
+            action="login-failed",
+            detail="account locked",
+            client_addr=client_addr,
+        )
+        return LoginAttempt(None, "locked")
     user.failed_login_count = 0
-    user.last_login_at = instant
     session.flush()
     return LoginAttempt(user, "ok")
 
@@ -449,9 +470,10 @@ def web_session_resume(*, session: Session, secret: str, policy: LoginPolicy) ->
         session.flush()
         return None
     if instant - web_session.last_seen_at >= _TOUCH_EVERY:
+        # written when the request's unit of work commits, not now: a page opened takes SQLite's write
+        # lock only for its last moment (carenav.db.engine)
         web_session.last_seen_at = instant
         web_session.expires_at = instant + timedelta(hours=policy.session_hours)
-        session.flush()
     return web_session
 
 

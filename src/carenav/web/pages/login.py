@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from carenav.accounts.services import user_authenticate, web_session_close, web_session_open
-from carenav.web.database import REQUEST_SESSION
+from carenav.web.database import READS_FIRST_SESSION, REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login, login_optional
 from carenav.web.navigation import home_path
 from carenav.web.rendering import render
@@ -73,7 +73,7 @@ def login_submit(
     password: str = Form(""),
     csrf_token: str = Form(""),
     next: str = Form(""),
-    session: Session = REQUEST_SESSION,
+    session: Session = READS_FIRST_SESSION,
 ) -> Response:
     settings = app_settings(request)
     csrf_check(
