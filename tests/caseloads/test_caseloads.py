@@ -23,12 +23,13 @@ from carenav.caseloads.services import (
     caseload_trail,
     coverage_end,
     coverage_set,
+    coverages_current,
 )
 from carenav.clock import frozen_at
 from carenav.errors import Forbidden, InvalidInput, NotFound
 from tests.builders import make_patient
 from tests.caseloads.helpers import FOOD_NEED, HEART_FAILURE, inpatient, make_team, open_episode
-from tests.web.users import actor_of, assign
+from tests.web.users import actor_of, assign, make_user
 
 JUNE_10 = datetime(2025, 6, 10, 14, 0, tzinfo=UTC)
 
@@ -202,3 +203,23 @@ def test_balancing_respects_capacity_and_language(session: Session) -> None:
     assert len(moves) == 1
     assert moves[0].from_user.id == team.sol.id
     assert all(s.from_user is not None for s in supervisor), "a supervisor does not reach unassigned patients"
+
+
+def test_coverages_are_listed_to_supervisors_within_their_team(session: Session) -> None:
+    team = make_team(session)
+    make_user(session, team.org, "sue.cm", team="south")
+    june = {"starts_on": date(2025, 6, 9), "ends_on": date(2025, 6, 13)}
+    north = coverage_set(
+        session=session, actor=actor_of(team.sam), username="nina.rn", covered_by="sol.sw", **june
+    )
+    south = coverage_set(
+        session=session, actor=team.operator, username="otto.cm", covered_by="sue.cm", **june
+    )
+    on = date(2025, 6, 10)
+    assert [c.id for c in coverages_current(session=session, actor=actor_of(team.sam), on=on)] == [north.id]
+    assert {c.id for c in coverages_current(session=session, actor=team.operator, on=on)} == {
+        north.id,
+        south.id,
+    }
+    with pytest.raises(Forbidden):
+        coverages_current(session=session, actor=actor_of(team.nina), on=on)

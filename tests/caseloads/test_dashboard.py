@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from carenav.careplans.models import Goal
 from carenav.caseloads.dashboard import FIGURES, dashboard
 from carenav.clock import frozen_at
-from carenav.errors import Forbidden
+from carenav.errors import Forbidden, NotFound
 from carenav.outreach.models import Contact, FollowUp
 from carenav.patients.models import Patient
 from carenav.timekeeping.models import TimeEntry
@@ -159,3 +159,47 @@ def test_an_admin_picks_the_team_and_a_care_manager_may_not(session: Session, te
         assert whole.contact_rate.denominator == 4
         with pytest.raises(Forbidden):
             dashboard(session=session, actor=actor_of(team.nina), team=None, month=JUNE)
+
+
+def test_the_figures_narrowed_to_one_care_manager(session: Session, team: Team) -> None:
+    sup = actor_of(team.sam)
+    with frozen_at(JUNE_25):
+        whole = dashboard(session=session, actor=sup, team=None, month=JUNE)
+        nina = dashboard(session=session, actor=sup, team=None, month=JUNE, care_manager="nina.rn")
+        sol = dashboard(session=session, actor=sup, team=None, month=JUNE, care_manager=" sol.sw ")
+    assert {(o.username, o.overdue, o.queue_age_days) for o in whole.overdue_by_care_manager} == {
+        ("nina.rn", 1, 24),
+        ("sol.sw", 0, 0),
+        ("sam.sup", 0, 0),
+    }
+    assert {u.username for u in whole.team_members} == {"nina.rn", "sol.sw", "sam.sup"}
+    assert whole.care_manager is None
+    # Nina carries Fay (enrolled, contacted, follow-up overdue, minutes, goal) and Hal (discharged, reached,
+    # readmitted); Sol carries Cal (discharged, never reached, contact task missed).
+    assert nina.care_manager is not None
+    assert nina.care_manager.username == "nina.rn"
+    assert [r.user.username for r in nina.caseloads] == ["nina.rn"]
+    assert {u.username for u in nina.team_members} == {"nina.rn", "sol.sw", "sam.sup"}
+    assert (nina.overdue, nina.queue_age_days) == (1, 24)
+    assert (nina.contact_rate.numerator, nina.contact_rate.denominator) == (2, 3)
+    assert (nina.transition_contact_rate.numerator, nina.transition_contact_rate.denominator) == (1, 1)
+    assert (nina.readmissions.numerator, nina.readmissions.denominator) == (1, 1)
+    assert [(m.program, m.with_time, m.at_threshold) for m in nina.minutes] == [("ccm", 2, 1)]
+    assert nina.goals_achieved == 1
+    assert (sol.overdue, sol.contact_rate.denominator, sol.goals_achieved, sol.minutes) == (0, 0, 0, [])
+    fc = sol.first_contact_discharges
+    assert (fc.count, fc.reached, fc.mean_days) == (1, 0, None)
+    assert (sol.transition_contact_rate.numerator, sol.transition_contact_rate.denominator) == (0, 1)
+    assert ("overdue_by_care_manager", "sol.sw", 0) in sol.csv_rows()
+
+
+def test_a_supervisor_narrows_only_to_their_own_team(session: Session, team: Team) -> None:
+    with frozen_at(JUNE_25):
+        with pytest.raises(NotFound, match=r"no active care manager or supervisor 'otto\.cm' in team north"):
+            dashboard(
+                session=session, actor=actor_of(team.sam), team=None, month=JUNE, care_manager="otto.cm"
+            )
+        with pytest.raises(NotFound, match="in team south"):
+            dashboard(session=session, actor=team.operator, team="south", month=JUNE, care_manager="nina.rn")
+        otto = dashboard(session=session, actor=team.operator, team=None, month=JUNE, care_manager="otto.cm")
+    assert (otto.contact_rate.numerator, otto.contact_rate.denominator) == (1, 1)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import date
+from html import unescape
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -106,3 +108,47 @@ def test_care_managers_are_refused(client: TestClient, session: Session) -> None
         assert client.get("/dashboard").status_code == 403
         assert client.get("/dashboard.csv").status_code == 403
         assert '<a href="/caseloads"' not in client.get("/patients").text
+
+
+def test_dashboard_narrowed_to_one_care_manager_with_its_charts_and_csv(
+    client: TestClient, session: Session
+) -> None:
+    with frozen_at(JUNE_25):
+        build(session)
+        session.commit()
+        sign_in(client, "sam.sup")
+        whole = client.get("/dashboard?month=2025-06")
+        assert 'value="sol.sw"' in whole.text
+        assert "Sol Social (sol.sw)</option>" in whole.text
+        charts = {
+            name: json.loads(unescape(raw))
+            for name, raw in re.findall(r"aria-label=\"([^\"]+)\" data-bar-chart='([^']*)'", whole.text)
+        }
+        minutes = charts["Patients with time and at the first threshold, per program"]
+        assert minutes["labels"] == ["ccm (≥ 20 min)"]
+        assert [d["data"] for d in minutes["datasets"]] == [[2], [1]]
+        timeliness = charts["Queue age and mean days to first contact"]
+        assert timeliness["datasets"][0]["data"] == [24, 2.0, 1.0]
+        overdue = charts["Overdue items per care manager"]
+        assert dict(zip(overdue["labels"], overdue["datasets"][0]["data"], strict=True)) == {
+            "nina.rn": 1,
+            "sol.sw": 0,
+            "sam.sup": 0,
+        }
+        page = client.get("/dashboard?month=2025-06&care_manager=sol.sw")
+        assert page.status_code == 200, page.text
+        assert "Supervisor dashboard — north, Sol Social, June 2025" in unescape(page.text)
+        assert '<option value="sol.sw" selected>' in page.text
+        assert 'href="/dashboard.csv?team=' in page.text
+        assert "care_manager=sol.sw" in page.text
+        got = client.get("/dashboard.csv?month=2025-06&care_manager=sol.sw")
+        assert got.status_code == 200
+        assert 'filename="dashboard-2025-06-sol.sw.csv"' in got.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(got.text)))
+        assert {r["care_manager"] for r in rows} == {"sol.sw"}
+        by = {(r["figure"], r["detail"]): r["value"] for r in rows}
+        assert by[("transition_contact_rate", "0/1")] == "0.0"
+        assert by[("caseload_size", "sol.sw")] == "1"
+        assert ("caseload_size", "nina.rn") not in by
+        assert client.get("/dashboard?month=2025-06&care_manager=otto.cm").status_code == 404
+        assert client.get("/dashboard.csv?month=2025-06&care_manager=otto.cm").status_code == 404

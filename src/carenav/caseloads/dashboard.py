@@ -2,8 +2,9 @@
 
 Every figure is defined here once (``FIGURES``, shown on the page and in ``docs/caseloads.md``). The
 patients counted are the team's: those on the active caseload (a care-manager membership) of an active care
-manager or supervisor of the team, today. The month's days are taken in the organization's time zone;
-"as of" is the month's last day, or today while the month runs.
+manager or supervisor of the team, today — or, narrowed to one of them (``care_manager``), that person's
+caseload. The month's days are taken in the organization's time zone; "as of" is the month's last day, or
+today while the month runs.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor
-from carenav.accounts.models import Team
+from carenav.accounts.models import Team, User
 from carenav.accounts.queries import org_today, org_zone
 from carenav.careplans.models import Goal
 from carenav.caseloads.services import (
     CaseloadRow,
     caseload_rows,
     require_supervisor,
+    team_member_resolve,
     team_resolve_for,
     team_users,
 )
@@ -44,6 +46,8 @@ FIGURES: dict[str, str] = {
     "overdue": "Open items past due as of the day: scheduled follow-ups and open transition tasks whose due "
     "day is before it.",
     "queue_age_days": "Days since the due day of the oldest overdue item (0 when none is overdue).",
+    "overdue_by_care_manager": "The overdue items and queue age of the patients on each care manager's "
+    "caseload (a patient on two caseloads counts for both).",
     "first_contact_enrolees_days": "For patients enrolled in a program during the month: mean days from "
     "enrolment to the first reached contact on or after it (those not yet reached are counted apart).",
     "first_contact_discharges_days": "For discharges (transition episodes) during the month: mean days from "
@@ -90,14 +94,26 @@ class ProgramMinutes:
     at_threshold: int
 
 
+@dataclass(frozen=True)
+class CareManagerOverdue:
+    username: str
+    overdue: int
+    queue_age_days: int
+
+
 @dataclass
 class Dashboard:
     team: Team | None
     month: Month
     as_of: date
     caseloads: list[CaseloadRow]
+    care_manager: User | None = None
+    """The one care manager the figures are narrowed to (None: the whole team)."""
+    team_members: list[User] = field(default_factory=list)
+    """The team's care managers and supervisors (whom the figures may be narrowed to)."""
     overdue: int = 0
     queue_age_days: int = 0
+    overdue_by_care_manager: list[CareManagerOverdue] = field(default_factory=list)
     first_contact_enrolees: FirstContact = field(default_factory=lambda: FirstContact(0, 0, None))
     first_contact_discharges: FirstContact = field(default_factory=lambda: FirstContact(0, 0, None))
     contact_rate: Ratio = field(default_factory=lambda: Ratio(0, 0))
@@ -118,6 +134,9 @@ class Dashboard:
                 rows.append(("caseload_tier", f"{row.user.username} tier {tier or 'none'}", n))
         rows.append(("overdue", "", self.overdue))
         rows.append(("queue_age_days", "", self.queue_age_days))
+        for cm in self.overdue_by_care_manager:
+            rows.append(("overdue_by_care_manager", cm.username, cm.overdue))
+            rows.append(("queue_age_days_by_care_manager", cm.username, cm.queue_age_days))
         for name, fc in (
             ("enrolees", self.first_contact_enrolees),
             ("discharges", self.first_contact_discharges),
@@ -154,6 +173,30 @@ def _team_patients(actor: Actor, user_ids: list[int]) -> Select[Any]:
     )
 
 
+def _overdue_by_care_manager(
+    session: Session, actor: Actor, users: list[User], overdue: list[Any], as_of: date
+) -> list[CareManagerOverdue]:
+    """Each user's overdue items (``overdue``: (patient id, due day) rows) and queue age, in ``users``'
+    order."""
+    carriers: dict[int, set[int]] = defaultdict(set)
+    if overdue:
+        for patient_id, user_id in session.execute(
+            select(CareTeamMember.patient_id, CareTeamMember.user_id).where(
+                CareTeamMember.user_id.in_([u.id for u in users]),
+                CareTeamMember.role == CareTeamRole.CARE_MANAGER.value,
+                CareTeamMember.active.is_(True),
+                CareTeamMember.org_id == actor.org_id,
+            )
+        ):
+            if user_id is not None:
+                carriers[patient_id].add(user_id)
+    out = []
+    for user in users:
+        due = [on for patient_id, on in overdue if user.id in carriers[patient_id]]
+        out.append(CareManagerOverdue(user.username, len(due), (as_of - min(due)).days if due else 0))
+    return out
+
+
 def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
@@ -165,42 +208,48 @@ def dashboard(
     team: str | int | None,
     month: Month,
     codes: BillingCodes | None = None,
+    care_manager: str | None = None,
 ) -> Dashboard:
-    """The dashboard's figures (``FIGURES``) for the team (a supervisor: their own) and month."""
+    """The dashboard's figures (``FIGURES``) for the team (a supervisor: their own) and month; with
+    ``care_manager`` (a username of the team), for that person's caseload only."""
     require_supervisor(actor)
     chosen = team_resolve_for(session, actor, team)
-    users = team_users(session, actor, chosen)
+    members = team_users(session, actor, chosen)
+    narrowed = team_member_resolve(session, actor, chosen, care_manager) if care_manager else None
+    users = [narrowed] if narrowed is not None else members
     rows = caseload_rows(session, actor, users)
     today = org_today(session, actor.org_id)
     as_of = min(today, month.last)
     zone = org_zone(session, actor.org_id)
     start = datetime.combine(month.first, time(), zone)
     end = datetime.combine(month.last + timedelta(days=1), time(), zone)
-    board = Dashboard(team=chosen, month=month, as_of=as_of, caseloads=rows)
+    board = Dashboard(
+        team=chosen, month=month, as_of=as_of, caseloads=rows, care_manager=narrowed, team_members=members
+    )
     patients = _team_patients(actor, [u.id for u in users])
 
-    # Overdue and queue age.
-    follow_due = list(
-        session.scalars(
-            select(FollowUp.due_on).where(
+    # Overdue and queue age, for the whole and per care manager.
+    overdue_rows = list(
+        session.execute(
+            select(FollowUp.patient_id, FollowUp.due_on).where(
                 FollowUp.patient_id.in_(patients),
                 FollowUp.status == FollowUpStatus.SCHEDULED.value,
                 FollowUp.due_on < as_of,
             )
         )
-    )
-    task_due = list(
-        session.scalars(
-            select(TransitionTask.due_on).where(
+    ) + list(
+        session.execute(
+            select(TransitionTask.patient_id, TransitionTask.due_on).where(
                 TransitionTask.patient_id.in_(patients),
                 TransitionTask.status == TaskStatus.OPEN.value,
                 TransitionTask.due_on < as_of,
             )
         )
     )
-    due = follow_due + task_due
+    due = [on for _, on in overdue_rows]
     board.overdue = len(due)
     board.queue_age_days = (as_of - min(due)).days if due else 0
+    board.overdue_by_care_manager = _overdue_by_care_manager(session, actor, users, overdue_rows, as_of)
 
     # Reached contacts of the team's patients, for time to first contact.
     reached: dict[int, list[datetime]] = defaultdict(list)

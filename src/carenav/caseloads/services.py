@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_visible
@@ -200,14 +201,23 @@ def coverage_end(*, session: Session, actor: Actor, coverage_uuid: str) -> Cover
 
 
 def coverages_current(*, session: Session, actor: Actor, on: date) -> list[Coverage]:
-    """Coverages not ended whose period has not passed by ``on`` (current and coming), soonest first."""
-    return list(
-        session.scalars(
-            select(Coverage)
-            .where(Coverage.org_id == actor.org_id, Coverage.ended_at.is_(None), Coverage.ends_on >= on)
-            .order_by(Coverage.starts_on, Coverage.id)
-        )
+    """Coverages not ended whose period has not passed by ``on`` (current and coming), soonest first; a
+    supervisor sees those of the team they lead (the ones they may end)."""
+    require_supervisor(actor)
+    query = select(Coverage).where(
+        Coverage.org_id == actor.org_id, Coverage.ended_at.is_(None), Coverage.ends_on >= on
     )
+    if actor.role == Role.SUPERVISOR:
+        query = query.where(Coverage.user_id.in_(_team_ids(actor)))
+    return list(session.scalars(query.order_by(Coverage.starts_on, Coverage.id)))
+
+
+def _team_ids(actor: Actor) -> Select[Any]:
+    """The ids of a supervisor and of the team they lead (``_in_actors_team`` in SQL)."""
+    condition = User.id == actor.user_id
+    if actor.team_id is not None:
+        condition = or_(condition, User.team_id == actor.team_id)
+    return select(User.id).where(User.org_id == actor.org_id, condition)
 
 
 # --- Caseload summaries and balancing --------------------------------------------------------------------
@@ -242,6 +252,17 @@ def team_users(session: Session, actor: Actor, team: Team | None) -> list[User]:
     elif actor.role == Role.SUPERVISOR:
         query = query.where(User.id == actor.user_id)
     return list(session.scalars(query.order_by(User.display_name, User.username)))
+
+
+def team_member_resolve(session: Session, actor: Actor, team: Team | None, username: str) -> User:
+    """One of ``team_users``, by username: whom a supervisor (or an administrator, within the team chosen)
+    narrows a page or report to; NotFound naming the team otherwise."""
+    wanted = username.strip()
+    for user in team_users(session, actor, team):
+        if user.username == wanted:
+            return user
+    where = f"team {team.name}" if team is not None else "the organization"
+    raise NotFound(f"no active care manager or supervisor {wanted!r} in {where}", where="care manager")
 
 
 def latest_tiers(

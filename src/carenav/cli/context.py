@@ -11,16 +11,17 @@ from typing import Any, TypeVar
 
 import click
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from carenav.access import Actor
-from carenav.accounts.services import organization_resolve
+from carenav.accounts.models import User
+from carenav.accounts.services import organization_resolve, user_actor
 from carenav.clock import fix_clock
 from carenav.db.engine import make_engine
 from carenav.db.migrate import require_current_schema
 from carenav.db.session import make_session_factory, unit_of_work
-from carenav.errors import CarenavError
+from carenav.errors import CarenavError, NotFound, RuleViolation
 from carenav.settings import Settings, get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,6 +63,28 @@ def operator_transaction(org_slug: str | None, label: str) -> Iterator[tuple[Ses
             yield session, actor
 
 
+@contextmanager
+def acting_transaction(
+    org_slug: str | None, label: str, as_username: str | None
+) -> Iterator[tuple[Session, Actor]]:
+    """As ``operator_transaction``, acting as the user named by ``--as`` when given: their role and reach
+    apply (a supervisor's team, say) and the trail and the audit name them."""
+    with open_database() as db:
+        operator = operator_for(db, org_slug, label)
+        with db.transaction() as session:
+            yield session, operator if as_username is None else acting_user(session, operator, as_username)
+
+
+def acting_user(session: Session, operator: Actor, username: str) -> Actor:
+    """The active user ``username`` of the operator's organization, as an actor at the command line."""
+    user = session.scalar(select(User).where(User.org_id == operator.org_id, User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r} in this organization", where="--as")
+    if not user.active:
+        raise RuleViolation(f"{username!r} is deactivated", where="--as")
+    return user_actor(user, channel="cli")
+
+
 def operator_for(db: Database, org_slug: str | None, label: str) -> Actor:
     """Resolve ``--org`` (creating ``default`` on first use) and return the operator acting in it."""
     with db.transaction() as session:
@@ -77,6 +100,13 @@ org_option = click.option(
     help="Organization to act on (default: the only one, created as 'default' on first use).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+as_user_option = click.option(
+    "--as",
+    "as_username",
+    metavar="USERNAME",
+    default=None,
+    help="Act as this user (their role and reach apply; the trail names them). Default: the operator.",
+)
 
 
 def fails_cleanly(func: F) -> F:

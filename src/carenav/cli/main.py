@@ -6,6 +6,7 @@ import click
 
 from carenav import __version__
 from carenav.cli.assessments import assessments_group
+from carenav.cli.caseloads import caseloads_group
 from carenav.cli.db import db_group
 from carenav.cli.demo import demo_group
 from carenav.cli.export import export_command
@@ -14,6 +15,7 @@ from carenav.cli.imports import import_command
 from carenav.cli.instruments import instruments_group
 from carenav.cli.mllp import mllp_command
 from carenav.cli.outreach import outreach_group
+from carenav.cli.pools import pools_group
 from carenav.cli.programs import programs_group
 from carenav.cli.resources import resources_group
 from carenav.cli.serve import serve_command
@@ -47,6 +49,8 @@ cli.add_command(programs_group)
 cli.add_command(instruments_group)
 cli.add_command(resources_group)
 cli.add_command(assessments_group)
+cli.add_command(caseloads_group)
+cli.add_command(pools_group)
 
 
 def main() -> None:

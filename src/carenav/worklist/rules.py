@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from carenav.caseloads.rules import DISCIPLINE_LABELS, Discipline
 from carenav.errors import InvalidInput
 
 PRIORITIES_PATH = Path(__file__).with_name("priorities.toml")
@@ -44,6 +45,102 @@ class ClaimAction(StrEnum):
     CLAIMED = "claimed"
     HANDED_OFF = "handed-off"
     RELEASED = "released"
+
+
+# --- team pools: their keys, names and members -------------------------------------------------------
+
+POOL_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+POOL_KEY_MAX = 40
+POOL_NAME_MAX = 200
+WORKING_ROLES = ("care_manager", "supervisor", "admin")
+"""The roles whose people work tasks: a task is handed off only to one of them, and only they (one by one,
+or every user of one of these roles) are members of a pool."""
+
+
+_DISCIPLINES = frozenset(d.value for d in Discipline)
+
+
+class PoolMemberKind(StrEnum):
+    """How a pool names its members: one user, every user of a role, or every user of a discipline."""
+
+    USER = "user"
+    ROLE = "role"
+    DISCIPLINE = "discipline"
+
+
+@dataclass(frozen=True)
+class PoolMemberSpec:
+    """A member of a pool as a person names it: ``role:care_manager``, ``discipline:social-worker``,
+    ``user:nina.rn``."""
+
+    kind: PoolMemberKind
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.value}"
+
+
+def pool_member_label(spec: PoolMemberSpec, display_name: str | None = None) -> str:
+    """How a member reads on screen: "Nina Nurse (nina.rn)", "every care manager", "every social worker"."""
+    if spec.kind is PoolMemberKind.USER:
+        return f"{display_name or spec.value} ({spec.value})"
+    if spec.kind is PoolMemberKind.ROLE:
+        return f"every {spec.value.replace('_', ' ')}"
+    if spec.value not in _DISCIPLINES or spec.value == Discipline.OTHER:
+        return f"every user of discipline {spec.value!r}"
+    return f"every {DISCIPLINE_LABELS[Discipline(spec.value)].lower()}"
+
+
+def pool_key_clean(key: str) -> str:
+    """A pool's key as stored: trimmed, lower-case letters, digits and dashes, at most 40 characters."""
+    cleaned = key.strip().lower()
+    if not cleaned or not set(cleaned) <= POOL_KEY_CHARS or len(cleaned) > POOL_KEY_MAX:
+        raise InvalidInput(
+            f"{key!r}: a pool key is 1 to {POOL_KEY_MAX} lower-case letters, digits and dashes",
+            where="pool key",
+        )
+    return cleaned
+
+
+def pool_name_clean(name: str) -> str:
+    """A pool's name as stored: trimmed, not empty, at most 200 characters."""
+    cleaned = name.strip()
+    if not cleaned:
+        raise InvalidInput("name the pool", where="pool name")
+    if len(cleaned) > POOL_NAME_MAX:
+        raise InvalidInput(f"a pool name is at most {POOL_NAME_MAX} characters", where="pool name")
+    return cleaned
+
+
+def pool_member_spec(kind: str, value: str) -> PoolMemberSpec:
+    """A member named by kind and value, checked: a working role, a discipline, or a username (whether the
+    user exists and works tasks is for the caller to say)."""
+    try:
+        member_kind = PoolMemberKind(kind.strip())
+    except ValueError:
+        allowed = ", ".join(k.value for k in PoolMemberKind)
+        raise InvalidInput(f"{kind!r} is not one of {allowed}", where="pool member") from None
+    text = value.strip()
+    if not text:
+        raise InvalidInput(f"name the {member_kind.value}", where="pool member")
+    if member_kind is PoolMemberKind.ROLE and text not in WORKING_ROLES:
+        raise InvalidInput(
+            f"{text!r} is not a role that works tasks ({', '.join(WORKING_ROLES)})", where="pool member"
+        )
+    if member_kind is PoolMemberKind.DISCIPLINE and text not in _DISCIPLINES:
+        known = ", ".join(d.value for d in Discipline)
+        raise InvalidInput(f"{text!r} is not a discipline ({known})", where="pool member")
+    return PoolMemberSpec(member_kind, text)
+
+
+def pool_member_parse(token: str) -> PoolMemberSpec:
+    """``kind:value`` (as a form's select sends it) as a checked member."""
+    kind, sep, value = token.partition(":")
+    if not sep:
+        raise InvalidInput(
+            f"{token!r}: name a member as user:NAME, role:ROLE or discipline:DISCIPLINE", where="pool member"
+        )
+    return pool_member_spec(kind, value)
 
 
 @dataclass(frozen=True)

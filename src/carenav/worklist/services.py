@@ -1,6 +1,7 @@
-"""Writes of team pools and of pool work: pools and their members (admins), claiming a pool task, handing a
-task off to a person or a pool, releasing a claimed task back to its pool. Each move writes the append-only
-trail (``WorkClaim``) and an audit row; services flush, the caller commits.
+"""Writes of team pools and of pool work: pools, their names and members (administrators and operators set
+them up; supervisors see the set-up, ``pools_overview``), claiming a pool task, handing a task off to a
+person or a pool, releasing a claimed task back to its pool. Each move writes the append-only trail
+(``WorkClaim``) and an audit row; services flush, the caller commits.
 
 Reach: a task is reached by whoever reaches its patient (``patient_scope``), by the user it is assigned
 to, and by the members of its pool; anyone else gets NotFound, as for a task that does not exist. Only a
@@ -9,8 +10,9 @@ pool's members claim its work (Forbidden for a non-member who reaches the task o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_scope
@@ -22,15 +24,31 @@ from carenav.patients.models import Patient
 from carenav.tasks.models import Task
 from carenav.tasks.rules import TaskStatus
 from carenav.worklist.models import WorkClaim, WorkPool, WorkPoolMember
-from carenav.worklist.rules import ClaimAction
+from carenav.worklist.rules import (
+    WORKING_ROLES,
+    ClaimAction,
+    PoolMemberKind,
+    PoolMemberSpec,
+    pool_key_clean,
+    pool_member_label,
+    pool_member_spec,
+    pool_name_clean,
+)
 
-POOL_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
-WORKING_ROLES = frozenset({"care_manager", "supervisor", "admin"})
-"""The roles whose people work tasks (a task is handed off only to one of them)."""
 OVERSEEING_ROLES = frozenset({"supervisor", "admin"})
 
 
 # --- pools ------------------------------------------------------------------------------------------
+
+
+def pool_admin(actor: Actor) -> bool:
+    """Who sets up team pools (creates, renames, changes members): administrators and operators."""
+    return actor.sees_whole_organization and actor.kind != "system"
+
+
+def require_pool_admin(actor: Actor) -> None:
+    if not pool_admin(actor):
+        raise Forbidden("only an administrator sets up team pools", where="pool")
 
 
 def pool_create(
@@ -42,27 +60,31 @@ def pool_create(
     roles: Iterable[str] = (),
     disciplines: Iterable[str] = (),
     usernames: Iterable[str] = (),
+    members: Iterable[PoolMemberSpec] = (),
 ) -> WorkPool:
     """A team pool of the actor's organization (admins and operators), with its members: every user of
-    ``roles``, every user of ``disciplines``, and the users named."""
-    if not (actor.sees_whole_organization and actor.kind != "system"):
-        raise Forbidden("only an administrator sets up team pools", where="pool")
-    key = key.strip().lower()
-    if not key or not set(key) <= POOL_KEY_CHARS or len(key) > 40:
-        raise InvalidInput(f"{key!r}: a pool key is lower-case letters, digits and dashes", where="pool key")
-    if not name.strip():
-        raise InvalidInput("name the pool", where="pool name")
+    ``roles``, every user of ``disciplines``, the users named, and ``members``. Every member is checked
+    before anything is written; a member named twice is kept once."""
+    require_pool_admin(actor)
+    key = pool_key_clean(key)
+    name = pool_name_clean(name)
+    specs = [
+        *(pool_member_spec(PoolMemberKind.ROLE, r) for r in roles),
+        *(pool_member_spec(PoolMemberKind.DISCIPLINE, d) for d in disciplines),
+        *(pool_member_spec(PoolMemberKind.USER, u) for u in usernames),
+        *members,
+    ]
+    specs = list(dict.fromkeys(specs))
     if session.scalar(select(WorkPool.id).where(WorkPool.org_id == actor.org_id, WorkPool.key == key)):
         raise Conflict(f"there is already a pool {key}", where="pool key")
-    pool = WorkPool(org_id=actor.org_id, key=key, name=name.strip())
+    _name_free(session, actor, name)
+    rows = [_member_row(session, actor, spec) for spec in specs]
+    pool = WorkPool(org_id=actor.org_id, key=key, name=name)
     session.add(pool)
     session.flush()
-    for role in roles:
-        session.add(WorkPoolMember(pool_id=pool.id, role=role))
-    for discipline in disciplines:
-        session.add(WorkPoolMember(pool_id=pool.id, discipline=discipline))
-    for username in usernames:
-        session.add(WorkPoolMember(pool_id=pool.id, user_id=_user(session, actor, username).id))
+    for row in rows:
+        row.pool_id = pool.id
+        session.add(row)
     session.flush()
     audit_record(
         session=session,
@@ -70,9 +92,194 @@ def pool_create(
         action="pool-create",
         entity_type="WorkPool",
         entity_id=pool.uuid,
-        detail=key,
+        detail=key + (f" ({name}) with {', '.join(str(s) for s in specs)}" if specs else f" ({name})"),
     )
     return pool
+
+
+def pool_rename(*, session: Session, actor: Actor, key: str, name: str) -> WorkPool:
+    """Give a pool a new name (its key, which hand-offs and addresses use, stays). Audited."""
+    require_pool_admin(actor)
+    pool = pool_get(session, actor, key.strip().lower())
+    new_name = pool_name_clean(name)
+    if new_name == pool.name:
+        return pool
+    _name_free(session, actor, new_name, but=pool.id)
+    old_name, pool.name = pool.name, new_name
+    session.flush()
+    audit_record(
+        session=session,
+        actor=actor,
+        action="pool-rename",
+        entity_type="WorkPool",
+        entity_id=pool.uuid,
+        detail=f"{pool.key}: {old_name} -> {new_name}"[:2000],
+    )
+    return pool
+
+
+def pool_member_add(*, session: Session, actor: Actor, key: str, member: PoolMemberSpec) -> WorkPoolMember:
+    """Add a member to a pool: a user (who works tasks), every user of a role, or of a discipline."""
+    require_pool_admin(actor)
+    pool = pool_get(session, actor, key.strip().lower())
+    row = _member_row(session, actor, member)
+    if _member_existing(session, pool, row) is not None:
+        raise Conflict(f"{member} is already a member of pool {pool.key}", where="pool member")
+    row.pool_id = pool.id
+    session.add(row)
+    session.flush()
+    audit_record(
+        session=session,
+        actor=actor,
+        action="pool-member-add",
+        entity_type="WorkPool",
+        entity_id=pool.uuid,
+        detail=f"{pool.key}: {member}",
+    )
+    return row
+
+
+def pool_member_remove(*, session: Session, actor: Actor, key: str, member: PoolMemberSpec) -> None:
+    """Take a member out of a pool. The tasks a removed user has claimed stay theirs (they release or hand
+    them off). The last member may not go while work waits in the pool: nobody could claim it."""
+    require_pool_admin(actor)
+    pool = pool_get(session, actor, key.strip().lower())
+    row = _member_existing(session, pool, _member_row(session, actor, member, to_remove=True))
+    if row is None:
+        raise NotFound(f"{member} is not a member of pool {pool.key}", where="pool member")
+    others = session.scalar(
+        select(func.count()).where(WorkPoolMember.pool_id == pool.id, WorkPoolMember.id != row.id)
+    )
+    waiting = session.scalar(
+        select(func.count()).where(
+            Task.pool_id == pool.id,
+            Task.status == TaskStatus.OPEN.value,
+            Task.assigned_user_id.is_(None),
+        )
+    )
+    if not others and waiting:
+        raise RuleViolation(
+            f"{member} is the last member of pool {pool.key} and {waiting} task(s) wait there: nobody could "
+            "claim them; add another member first",
+            where="pool member",
+        )
+    session.delete(row)
+    session.flush()
+    audit_record(
+        session=session,
+        actor=actor,
+        action="pool-member-remove",
+        entity_type="WorkPool",
+        entity_id=pool.uuid,
+        detail=f"{pool.key}: {member}",
+    )
+
+
+@dataclass(frozen=True)
+class PoolMemberView:
+    """A member of a pool as shown: what it is (``spec``) and how it reads (``label``)."""
+
+    spec: PoolMemberSpec
+    label: str
+
+
+@dataclass(frozen=True)
+class PoolOverview:
+    """A pool with its members and its open work: waiting (unclaimed) and claimed tasks."""
+
+    pool: WorkPool
+    members: list[PoolMemberView]
+    waiting: int
+    claimed: int
+
+
+def pools_overview(*, session: Session, actor: Actor) -> list[PoolOverview]:
+    """Every pool of the organization, by name, with its members and open work (supervisors,
+    administrators and operators; Forbidden for others)."""
+    if not (pool_admin(actor) or actor.role in OVERSEEING_ROLES):
+        raise Forbidden("only supervisors and administrators see how team pools are set up", where="pool")
+    pools = list(
+        session.scalars(select(WorkPool).where(WorkPool.org_id == actor.org_id).order_by(WorkPool.name))
+    )
+    ids = [p.id for p in pools]
+    members: dict[int, list[PoolMemberView]] = {p.id: [] for p in pools}
+    rows = session.execute(
+        select(WorkPoolMember, User.username, User.display_name)
+        .outerjoin(User, User.id == WorkPoolMember.user_id)
+        .where(WorkPoolMember.pool_id.in_(ids))
+        .order_by(WorkPoolMember.id)
+    ).all()
+    for row, username, display in rows:
+        members[row.pool_id].append(_member_view(row, username, display))
+    counts: dict[tuple[int, bool], int] = {}
+    claimed = Task.assigned_user_id.is_not(None)
+    for pool_id, is_claimed, n in session.execute(
+        select(Task.pool_id, claimed, func.count())
+        .where(Task.pool_id.in_(ids), Task.status == TaskStatus.OPEN.value)
+        .group_by(Task.pool_id, claimed)
+    ):
+        if pool_id is not None:
+            counts[(pool_id, bool(is_claimed))] = n
+    return [
+        PoolOverview(p, members[p.id], counts.get((p.id, False), 0), counts.get((p.id, True), 0))
+        for p in pools
+    ]
+
+
+def _member_view(row: WorkPoolMember, username: str | None, display: str | None) -> PoolMemberView:
+    if row.user_id is not None:
+        spec = PoolMemberSpec(PoolMemberKind.USER, username or "?")
+    elif row.role is not None:
+        spec = PoolMemberSpec(PoolMemberKind.ROLE, row.role)
+    else:
+        spec = PoolMemberSpec(PoolMemberKind.DISCIPLINE, row.discipline or "?")
+    return PoolMemberView(spec, pool_member_label(spec, display))
+
+
+def _name_free(session: Session, actor: Actor, name: str, but: int | None = None) -> None:
+    """No other pool of the organization goes by this name (whatever the case): hand-offs list pools by
+    name."""
+    query = select(WorkPool.key).where(
+        WorkPool.org_id == actor.org_id, func.lower(WorkPool.name) == name.lower()
+    )
+    if but is not None:
+        query = query.where(WorkPool.id != but)
+    taken = session.scalar(query)
+    if taken is not None:
+        raise Conflict(f"pool {taken} is already named {name!r}", where="pool name")
+
+
+def _member_row(
+    session: Session, actor: Actor, spec: PoolMemberSpec, *, to_remove: bool = False
+) -> WorkPoolMember:
+    """The (unsaved) member row a spec names; a user must be of the organization, and, to be added, active
+    and working tasks."""
+    if spec.kind is PoolMemberKind.ROLE:
+        return WorkPoolMember(role=spec.value)
+    if spec.kind is PoolMemberKind.DISCIPLINE:
+        return WorkPoolMember(discipline=spec.value)
+    if to_remove:
+        user = session.scalar(
+            select(User).where(User.org_id == actor.org_id, User.username == spec.value.strip())
+        )
+        if user is None:
+            raise NotFound(f"no user {spec.value}", where="pool member")
+    else:
+        user = _user(session, actor, spec.value, where="pool member")
+        if user.role not in WORKING_ROLES:
+            raise InvalidInput(f"{user.username} does not work tasks ({user.role})", where="pool member")
+    return WorkPoolMember(user_id=user.id)
+
+
+def _member_existing(session: Session, pool: WorkPool, row: WorkPoolMember) -> WorkPoolMember | None:
+    query = select(WorkPoolMember).where(WorkPoolMember.pool_id == pool.id)
+    if row.user_id is not None:
+        query = query.where(WorkPoolMember.user_id == row.user_id)
+    elif row.role is not None:
+        query = query.where(WorkPoolMember.role == row.role)
+    else:
+        query = query.where(WorkPoolMember.discipline == row.discipline)
+    return session.scalars(query.order_by(WorkPoolMember.id)).first()
 
 
 def pool_get(session: Session, actor: Actor, key: str) -> WorkPool:
@@ -267,12 +474,12 @@ def _note(note: str | None) -> str | None:
     return (note or "").strip() or None
 
 
-def _user(session: Session, actor: Actor, username: str) -> User:
+def _user(session: Session, actor: Actor, username: str, where: str = "user") -> User:
     user = session.scalar(
         select(User).where(
             User.org_id == actor.org_id, User.username == username.strip(), User.active.is_(True)
         )
     )
     if user is None:
-        raise NotFound(f"no user {username}", where="user")
+        raise NotFound(f"no active user {username}", where=where)
     return user

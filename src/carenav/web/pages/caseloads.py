@@ -139,6 +139,7 @@ def _charts(board: Dashboard) -> dict[str, Any]:
         "caseloads": {
             "type": "bar",
             "stacked": True,
+            "counts": True,
             "labels": users,
             "datasets": [
                 {
@@ -164,10 +165,47 @@ def _charts(board: Dashboard) -> dict[str, Any]:
         },
         "enrolment": {
             "type": "bar",
+            "counts": True,
             "labels": list(board.enrolment),
             "datasets": [
                 {"label": "Enrolled now", "data": [v[0] for v in board.enrolment.values()]},
                 {"label": "Enrolled this month", "data": [v[1] for v in board.enrolment.values()]},
+            ],
+        },
+        "minutes": {
+            "type": "bar",
+            "labels": [
+                f"{m.program} (≥ {m.threshold} min)" if m.threshold else m.program for m in board.minutes
+            ],
+            "yTitle": "patients",
+            "counts": True,
+            "datasets": [
+                {"label": "Patients with time", "data": [m.with_time for m in board.minutes]},
+                {"label": "At or above the first threshold", "data": [m.at_threshold for m in board.minutes]},
+            ],
+        },
+        "timeliness": {
+            "type": "bar",
+            "labels": ["Queue age", "First contact, new enrolees", "First contact, discharges"],
+            "yTitle": "days",
+            "datasets": [
+                {
+                    "label": "Days",
+                    "data": [
+                        board.queue_age_days,
+                        board.first_contact_enrolees.mean_days,
+                        board.first_contact_discharges.mean_days,
+                    ],
+                }
+            ],
+        },
+        "overdue": {
+            "type": "bar",
+            "labels": [o.username for o in board.overdue_by_care_manager],
+            "yTitle": "items",
+            "counts": True,
+            "datasets": [
+                {"label": "Overdue items", "data": [o.overdue for o in board.overdue_by_care_manager]}
             ],
         },
     }
@@ -178,16 +216,25 @@ def dashboard_page(
     request: Request,
     team: str = "",
     month: str = "",
+    care_manager: str = "",
     login: Login = Depends(current_login),
     session: Session = REQUEST_SESSION,
 ) -> Response:
+    """The dashboard of a team (a supervisor: their own) and month, or of one care manager of the team."""
     chosen = _month(session, login, month)
-    board = dashboard(session=session, actor=login.actor, team=team or None, month=chosen)
+    board = dashboard(
+        session=session,
+        actor=login.actor,
+        team=team or None,
+        month=chosen,
+        care_manager=care_manager or None,
+    )
     context = {
         "board": board,
         "month": chosen,
         "teams": _teams(session, login),
         "team_param": str(board.team.id) if board.team else "",
+        "care_manager_param": board.care_manager.username if board.care_manager else "",
         "charts": _charts(board),
         "figures": FIGURES,
     }
@@ -203,19 +250,28 @@ def _cell(value: object) -> str:
 def dashboard_csv(
     team: str = "",
     month: str = "",
+    care_manager: str = "",
     login: Login = Depends(current_login),
     session: Session = REQUEST_SESSION,
 ) -> Response:
     chosen = _month(session, login, month)
-    board = dashboard(session=session, actor=login.actor, team=team or None, month=chosen)
+    board = dashboard(
+        session=session,
+        actor=login.actor,
+        team=team or None,
+        month=chosen,
+        care_manager=care_manager or None,
+    )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(("month", "team", "figure", "detail", "value"))
+    writer.writerow(("month", "team", "care_manager", "figure", "detail", "value"))
     team_name = board.team.name if board.team else ""
+    narrowed = board.care_manager.username if board.care_manager else ""
     for figure, detail, value in board.csv_rows():
-        writer.writerow((str(chosen), _cell(team_name), figure, _cell(detail), _cell(value)))
+        writer.writerow((str(chosen), _cell(team_name), _cell(narrowed), figure, _cell(detail), _cell(value)))
+    filename = f"dashboard-{chosen}{'-' + narrowed if narrowed else ''}.csv"
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="dashboard-{chosen}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -1,6 +1,6 @@
 // Bar charts of the supervisor dashboard (Chart.js): each canvas with a data-bar-chart attribute holding
-// {labels, datasets: [{label, data}], stacked?, yMax?}. The page shows the same figures in tables. No inline
-// script (CSP).
+// {labels, datasets: [{label, data}], stacked?, yMax?, yTitle?, counts?} (counts: whole-number ticks; a null
+// in data: no figure). The page shows the same figures in tables. No inline script (CSP).
 (function () {
   "use strict";
 
@@ -13,6 +13,12 @@
     var y = { beginAtZero: true, stacked: !!config.stacked };
     if (config.yMax !== undefined) {
       y.max = config.yMax;
+    }
+    if (config.counts) {
+      y.ticks = { precision: 0 };
+    }
+    if (config.yTitle) {
+      y.title = { display: true, text: config.yTitle };
     }
     new Chart(canvas, {
       type: "bar",
