@@ -295,6 +295,21 @@ def _audit_login(
     )
 
 
+def _refused(
+    session: Session,
+    user: User | None,
+    username: str,
+    detail: str,
+    reason: str,
+    client_addr: str | None,
+) -> LoginAttempt:
+    """A refused sign-in, audited (``login-failed`` with why)."""
+    _audit_login(
+        session, user=user, username=username, action="login-failed", detail=detail, client_addr=client_addr
+    )
+    return LoginAttempt(None, reason)
+
+
 def user_authenticate(
     *, session: Session, username: str, password: str, policy: LoginPolicy, client_addr: str | None = None
 ) -> LoginAttempt:
@@ -310,49 +325,24 @@ def user_authenticate(
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
         _password_matches(None, password)  # same work as a real check
-        _audit_login(
-            session,
-            user=None,
-            username=username,
-            action="login-failed",
-            detail="unknown username",
-            client_addr=client_addr,
-        )
-        return LoginAttempt(None, "unknown-user")
+        return _refused(session, None, username, "unknown username", "unknown-user", client_addr)
     if not user.active:
         _password_matches(None, password)
-        _audit_login(
-            session,
-            user=user,
-            username=user.username,
-            action="login-failed",
-            detail="account deactivated",
-            client_addr=client_addr,
-        )
-        return LoginAttempt(None, "inactive")
+        return _refused(session, user, user.username, "account deactivated", "inactive", client_addr)
     if user.role == Role.PARTNER:
         _password_matches(None, password)
-        _audit_login(
+        return _refused(
             session,
-            user=user,
-            username=user.username,
-            action="login-failed",
-            detail="a partner reaches carenav over the FHIR API only",
-            client_addr=client_addr,
+            user,
+            user.username,
+            "a partner reaches carenav over the FHIR API only",
+            "api-only",
+            client_addr,
         )
-        return LoginAttempt(None, "api-only")
     if user.locked_until is not None:
         if user.locked_until > instant:
             _password_matches(None, password)
-            _audit_login(
-                session,
-                user=user,
-                username=user.username,
-                action="login-failed",
-                detail="account locked",
-                client_addr=client_addr,
-            )
-            return LoginAttempt(None, "locked")
+            return _refused(session, user, user.username, "account locked", "locked", client_addr)
         user.locked_until = None  # the lock has run out: a fresh count
         user.failed_login_count = 0
         session.flush()
@@ -389,15 +379,7 @@ def user_authenticate(
     session.refresh(user, ["locked_until"])
     if user.locked_until is not None and user.locked_until > instant:  # locked by a parallel failure
         user.last_login_at = previous_login
-        _audit_login(
-            session,
-            user=user,
-            username=user.username,
-            action="login-failed",
-            detail="account locked",
-            client_addr=client_addr,
-        )
-        return LoginAttempt(None, "locked")
+        return _refused(session, user, user.username, "account locked", "locked", client_addr)
     user.failed_login_count = 0
     session.flush()
     return LoginAttempt(user, "ok")
