@@ -511,6 +511,7 @@ def run(kind: str, args: argparse.Namespace, work: Path, folder: Path, as_of: da
         steps, _ = seed(engine, folder, as_of, args, users_file)
         fix_clock(None)
         print(f"  seeded in {sum(s.seconds for s in steps) / 60:,.1f} min")
+    upgrade(engine)  # a kept database gets the migrations added since it was seeded
     print(f"  rows: {sizes(engine)}")
     engine.dispose()
     with server(url, as_of, args.workers, work / f"server-{kind}.log") as base:

@@ -19,6 +19,9 @@ MESSAGE = "the patient record, accounts, audit and inbound messages"
 
 
 def main() -> None:
+    later = sorted(p.name for p in VERSIONS.glob("*.py") if p.name != TARGET.name and p.name != "__init__.py")
+    if later:
+        sys.exit(f"regen_initial_migration: revisions after 0001 exist ({', '.join(later)}); add a revision")
     TARGET.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'empty.db'}")

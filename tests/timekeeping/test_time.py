@@ -314,8 +314,12 @@ def test_near_threshold_at_month_end(session: Session, clinic: Clinic) -> None:
         entry_add(**kw, patient_uuid=c.john.uuid, minutes=25, on=date(2025, 6, 2))  # 15 to 99439
         assert time_near_threshold(session=session, actor=c.casey, month=JUNE) == [], "not yet month end"
     june_25 = datetime(2025, 6, 25, 14, 0, tzinfo=UTC)
+    listed = select(AuditEvent).where(AuditEvent.action == "time-month-list")
     with frozen_at(june_25):
+        before = len(session.scalars(listed).all())
         near = time_near_threshold(session=session, actor=c.casey, month=JUNE)
+        session.flush()
+        assert len(session.scalars(listed).all()) == before, "its caller audits what it shows"
         assert [(r.patient_name, r.program, r.progress.to_next) for r in near] == [("Jane Doe", "ccm", 5)]
         wider = time_near_threshold(session=session, actor=c.casey, month=JUNE, within_minutes=15)
         assert [(r.patient_name, r.progress.to_next) for r in wider] == [("Jane Doe", 5), ("John Roe", 15)]

@@ -24,6 +24,8 @@ class Task(KeyMixin, TenantMixin, PatientOwnedMixin, Base):
     __tablename__ = "tasks"
     __table_args__ = (
         Index("ix_tasks_assigned_status_due", "assigned_user_id", "status", "due_on"),
+        # a caseload's open tasks (the worklist's team queue) without reading each patient's closed ones
+        Index("ix_tasks_patient_status_due", "patient_id", "status", "due_on"),
         CheckConstraint(f"status IN ({_in(TaskStatus)})", name="status"),
         CheckConstraint(f"priority IN ({_in(TaskPriority)})", name="priority"),
     )

@@ -614,6 +614,20 @@ def time_month(
     """Every patient in the actor's reach with time in ``month`` or enrolled during it in a program with
     billing codes, per program: those close to a threshold first (nearest first), then the others by how
     far their next threshold is. Audited as a list of patients."""
+    out = _month_rows(session, actor, month, within_minutes, codes)
+    audit_patients_listed(
+        session=session,
+        actor=actor,
+        patient_uuids=sorted({row.patient.uuid for row in out}),
+        action="time-month-list",
+        detail=f"minutes of {month}",
+    )
+    return out
+
+
+def _month_rows(
+    session: Session, actor: Actor, month: Month, within_minutes: int, codes: BillingCodes | None
+) -> list[CaseloadRow]:
     codes = codes or default_codes()
     coded = set(codes.programs)
     in_month = and_(
@@ -666,13 +680,6 @@ def time_month(
             )
         )
     out.sort(key=_order)
-    audit_patients_listed(
-        session=session,
-        actor=actor,
-        patient_uuids=sorted({row.patient.uuid for row in out}),
-        action="time-month-list",
-        detail=f"minutes of {month}",
-    )
     return out
 
 
@@ -701,9 +708,9 @@ def time_near_threshold(
 ) -> list[CaseloadRow]:
     """Patients of the actor's reach whose next threshold of ``month`` is at most ``within_minutes`` away,
     nearest first — surfaced only near month end: while ``month`` is the current month (the organization's
-    day) and at most ``days_left`` days of it remain after today. Empty otherwise."""
+    day) and at most ``days_left`` days of it remain after today. Empty otherwise. Not audited: the caller
+    (the worklist) audits the patients it shows, and only those."""
     left = month_days_left(month, org_today(session, actor.org_id))
     if left is None or left > days_left:
         return []
-    rows = time_month(session=session, actor=actor, month=month, within_minutes=within_minutes, codes=codes)
-    return [row for row in rows if row.near]
+    return [row for row in _month_rows(session, actor, month, within_minutes, codes) if row.near]
