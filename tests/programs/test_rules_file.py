@@ -223,6 +223,18 @@ def test_an_organization_file_replaces_the_default(tmp_path: Path) -> None:
     assert rules_path_for_org("other", tmp_path) == DEFAULT_RULES_PATH
 
 
+def test_a_changed_file_is_read_again_and_an_unchanged_one_is_not(tmp_path: Path) -> None:
+    own = tmp_path / "clinic.toml"
+    own.write_text(program(code='"first"') + TIERS)
+    first = rules_for_org("clinic", tmp_path)
+    assert rules_for_org("clinic", tmp_path) is first, "unchanged: parsed once"
+    own.write_text(program(code='"second_one"') + TIERS)
+    assert [p.code for p in rules_for_org("clinic", tmp_path).programs] == ["second_one"]
+    own.write_text("not toml [")
+    with pytest.raises(InvalidInput):
+        rules_for_org("clinic", tmp_path)
+
+
 def to_toml(condition: Condition) -> str:
     """A condition written as a TOML inline table, as a person would write it."""
     if isinstance(condition, Compare):

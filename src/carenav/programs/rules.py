@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -461,12 +462,22 @@ def rules_parse(text: bytes | str, *, source: str) -> RuleSet:
 
 
 def rules_load(path: Path) -> RuleSet:
-    """Read and validate a rules file."""
+    """Read and validate a rules file. Parsed again only when the file changes (its size or modification
+    time): pages read the rules on every request, and a parse costs milliseconds."""
     try:
-        raw = path.read_bytes()
+        stat = path.stat()
     except OSError as exc:
         raise InvalidInput(f"cannot read the rules file: {exc.strerror}", where=str(path)) from None
-    return rules_parse(raw, source=str(path))
+    return _rules_of_file(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _rules_of_file(path: str, _mtime_ns: int, _size: int) -> RuleSet:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the rules file: {exc.strerror}", where=path) from None
+    return rules_parse(raw, source=path)
 
 
 def rules_path_for_org(org_slug: str, rules_dir: Path) -> Path:
