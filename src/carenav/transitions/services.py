@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_scope, patient_visible
 from carenav.accounts.queries import org_today, org_zone
-from carenav.audit.services import audit_patient_row, audit_patients_listed
+from carenav.audit.services import audit_patient_row
 from carenav.clock import now
 from carenav.errors import InvalidInput, NotFound, RuleViolation
 from carenav.outreach.schedule import followups_sync_patient
@@ -732,7 +732,8 @@ def days_left(today: date, due_on: date) -> int:
 
 def transitions_due(*, session: Session, actor: Actor, limit: int | None = None) -> list[DueTask]:
     """The tasks still to do (open or missed) of the open episodes within the actor's reach, soonest
-    deadline first: what the worklist shows of transitions."""
+    deadline first: what the worklist shows of transitions (the worklist audits the patients it shows, as
+    for the other sources it reads)."""
     statement = (
         select(TransitionTask, TransitionEpisode, Patient)
         .join(TransitionEpisode, TransitionEpisode.id == TransitionTask.episode_id)
@@ -761,13 +762,6 @@ def transitions_due(*, session: Session, actor: Actor, limit: int | None = None)
                 days_left(today, task.due_on),
             )
         )
-    audit_patients_listed(
-        session=session,
-        actor=actor,
-        patient_uuids=list(dict.fromkeys(d.patient.uuid for d in out)),
-        action="list",
-        detail="transition-of-care deadlines",
-    )
     return out
 
 
