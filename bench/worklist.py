@@ -184,6 +184,8 @@ def seed(
         )
         stored = sum(summary.stored(k) for k in summary.counts)
         step.detail = f"({stored:,} resources, {summary.problem_count} problems)"
+    with timed(steps, "ANALYZE after the import"), engine.begin() as connection:
+        connection.execute(text("ANALYZE"))  # statistics for the planner (autovacuum may be off or behind)
     with timed(steps, "stratification run") as step:
         job = stratification_job_run(
             sessions=sessions,
