@@ -94,3 +94,37 @@ def test_assigning_a_patient_puts_them_on_the_caseload(session: Session, world: 
 def test_patients_of_another_organization_cannot_be_assigned(session: Session, world: dict) -> None:
     with pytest.raises(NotFound):
         assign(session, world["org"], world["people"]["amy"], world["patients"]["other"])
+
+
+def test_a_page_asks_once_whether_its_patient_is_within_reach(
+    fresh_db_url: str, cheap_passwords: object
+) -> None:
+    """In a reads-first unit (a page opened) each panel's question is answered once; in a unit that writes
+    it is asked each time, since its own writes may change the answer."""
+    from sqlalchemy import event
+
+    from carenav.db.session import make_session_factory, unit_of_work
+    from tests.databases import engine_for
+
+    with engine_for(fresh_db_url) as engine:
+        sessions = make_session_factory(engine)
+        with unit_of_work(sessions) as setup:
+            org = make_org(setup)
+            amy = make_user(setup, org, "amy.cm")
+            ames = make_patient(setup, org, family="Ames")
+            assign(setup, org, amy, ames)
+        asked: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda *a: asked.append(a[2]))
+
+        def questions() -> int:
+            return sum("FROM patients" in s and "care_team_members" in s for s in asked)
+
+        for reads_first, expected in ((True, 1), (False, 3)):
+            asked.clear()
+            with unit_of_work(sessions, reads_first=reads_first) as session:
+                actor = user_actor(session.get_one(type(amy), amy.id))
+                for _ in range(3):
+                    assert patient_visible(session=session, actor=actor, patient_uuid=ames.uuid).id == ames.id
+                with pytest.raises(NotFound):
+                    patient_visible(session=session, actor=actor, patient_uuid="no-such-patient")
+            assert questions() == expected + 1, f"reads_first={reads_first}"

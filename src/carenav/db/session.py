@@ -10,6 +10,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carenav.db.engine import IMMEDIATE, READS_FIRST, SQLITE_BEGIN
 
+_READ_MEMO = "carenav_read_memo"
+
+
+def read_memo(session: Session) -> dict[object, object] | None:
+    """A reads-first unit's memo of what it has already checked (a page's panels each ask whether the
+    patient is within reach: one answer serves them all); None in a unit that writes, where an answer
+    may change with the unit's own writes."""
+    memo = session.info.get(_READ_MEMO)
+    return memo if isinstance(memo, dict) else None
+
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
@@ -23,6 +33,8 @@ def unit_of_work(factory: sessionmaker[Session], *, reads_first: bool = False) -
     and takes the write lock only before its first write (``carenav.db.engine``)."""
     session = factory()
     session.connection(execution_options={SQLITE_BEGIN: READS_FIRST if reads_first else IMMEDIATE})
+    if reads_first:
+        session.info[_READ_MEMO] = {}
     try:
         yield session
         session.commit()
