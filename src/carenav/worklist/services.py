@@ -86,15 +86,25 @@ def pool_create(
         row.pool_id = pool.id
         session.add(row)
     session.flush()
+    _audit_pool(
+        session,
+        actor,
+        pool,
+        "pool-create",
+        key + (f" ({name}) with {', '.join(str(s) for s in specs)}" if specs else f" ({name})"),
+    )
+    return pool
+
+
+def _audit_pool(session: Session, actor: Actor, pool: WorkPool, action: str, detail: str) -> None:
     audit_record(
         session=session,
         actor=actor,
-        action="pool-create",
+        action=action,
         entity_type="WorkPool",
         entity_id=pool.uuid,
-        detail=key + (f" ({name}) with {', '.join(str(s) for s in specs)}" if specs else f" ({name})"),
+        detail=detail[:2000],
     )
-    return pool
 
 
 def pool_rename(*, session: Session, actor: Actor, key: str, name: str) -> WorkPool:
@@ -107,14 +117,7 @@ def pool_rename(*, session: Session, actor: Actor, key: str, name: str) -> WorkP
     _name_free(session, actor, new_name, but=pool.id)
     old_name, pool.name = pool.name, new_name
     session.flush()
-    audit_record(
-        session=session,
-        actor=actor,
-        action="pool-rename",
-        entity_type="WorkPool",
-        entity_id=pool.uuid,
-        detail=f"{pool.key}: {old_name} -> {new_name}"[:2000],
-    )
+    _audit_pool(session, actor, pool, "pool-rename", f"{pool.key}: {old_name} -> {new_name}")
     return pool
 
 
@@ -128,14 +131,7 @@ def pool_member_add(*, session: Session, actor: Actor, key: str, member: PoolMem
     row.pool_id = pool.id
     session.add(row)
     session.flush()
-    audit_record(
-        session=session,
-        actor=actor,
-        action="pool-member-add",
-        entity_type="WorkPool",
-        entity_id=pool.uuid,
-        detail=f"{pool.key}: {member}",
-    )
+    _audit_pool(session, actor, pool, "pool-member-add", f"{pool.key}: {member}")
     return row
 
 
@@ -165,14 +161,7 @@ def pool_member_remove(*, session: Session, actor: Actor, key: str, member: Pool
         )
     session.delete(row)
     session.flush()
-    audit_record(
-        session=session,
-        actor=actor,
-        action="pool-member-remove",
-        entity_type="WorkPool",
-        entity_id=pool.uuid,
-        detail=f"{pool.key}: {member}",
-    )
+    _audit_pool(session, actor, pool, "pool-member-remove", f"{pool.key}: {member}")
 
 
 @dataclass(frozen=True)
