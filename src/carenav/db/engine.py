@@ -55,9 +55,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # generic plan for it. An import's lookups by source id were planned while their table was nearly
         # empty (a sequential scan) and kept that plan as the table grew to millions of rows in the same
         # transaction: at 100,000 patients one lookup took over a minute. Planning each run costs far less.
-        kwargs.setdefault(
-            "connect_args", {"options": "-c timezone=UTC -c plan_cache_mode=force_custom_plan"}
-        )
+        kwargs.setdefault("connect_args", {"options": "-c timezone=UTC -c plan_cache_mode=force_custom_plan"})
     return create_engine(url, **kwargs)
 
 
