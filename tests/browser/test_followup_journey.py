@@ -11,9 +11,7 @@ because the frozen instant is moved on between "Start timer" and "Stop and recor
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,8 +27,7 @@ from carenav.accounts.services import team_resolve
 from carenav.clock import frozen_at
 from carenav.db.engine import make_engine
 from carenav.db.session import make_session_factory, unit_of_work
-from carenav.ingest.hl7v2.intake import intake_context
-from carenav.ingest.hl7v2.mllp import ListenerLimits, MllpListener
+from carenav.ingest.hl7v2.mllp import ListenerLimits
 from carenav.patients.models import Patient
 from carenav.programs.rules import ConsentKind
 from carenav.programs.schemas import ConsentInput
@@ -38,7 +35,7 @@ from carenav.programs.services import enrolment_enrol, enrolment_identify
 from tests.browser.conftest import HEART_FAILURE_PATIENT, LiveSite, _seed, _serving
 from tests.browser.test_journeys import _csp_watch, _sign_in
 from tests.databases import engine_for
-from tests.ingest.test_hl7_mllp import connect, exchange, msa
+from tests.ingest.test_hl7_mllp import connect, exchange, msa, serving
 from tests.web.users import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -112,28 +109,11 @@ def _send_over_mllp(db_url: str, message: str) -> tuple[str, str]:
     with unit_of_work(sessions) as session:
         org = session.scalars(select(Organization)).one()
         actor = Actor.system(org.id, "mllp", "mllp")
-    context = intake_context(sessions=sessions, actor=actor, channel="mllp", max_message_bytes=64 * 1024)
-    server = MllpListener(context=context, limits=ListenerLimits(max_message_bytes=64 * 1024))
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start("127.0.0.1", 0))
-        started.set()
-        loop.run_until_complete(server.serve())
-
-    thread = threading.Thread(target=run, name="mllp-journey", daemon=True)
-    thread.start()
+    limits = ListenerLimits(max_message_bytes=64 * 1024)
     try:
-        assert started.wait(15), "the listener did not start"
-        assert server.address is not None
-        with connect(server.address[1]) as sock:
+        with serving(sessions, actor, limits, "mllp-journey") as port, connect(port) as sock:
             return msa(exchange(sock, message))
     finally:
-        loop.call_soon_threadsafe(server.stop)
-        thread.join(15)
-        loop.close()
         engine.dispose()
 
 

@@ -52,20 +52,13 @@ class Running:
 
 
 @contextmanager
-def listener(url: str, *, max_bytes: int = 64 * 1024, block_timeout: float = 30.0) -> Iterator[Running]:
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    with unit_of_work(sessions) as session:
-        org = organization_create(
-            session=session, slug="default", name="Default", timezone="America/New_York"
-        )
+def serving(
+    sessions: sessionmaker[Session], actor: Actor, limits: ListenerLimits, name: str = "mllp-test"
+) -> Iterator[int]:
+    """An MLLP listener on a thread of its own, on a free port of 127.0.0.1; yields the port."""
     context = intake_context(
-        sessions=sessions,
-        actor=Actor.system(org.id, "mllp", "mllp"),
-        channel="mllp",
-        max_message_bytes=max_bytes,
+        sessions=sessions, actor=actor, channel="mllp", max_message_bytes=limits.max_message_bytes
     )
-    limits = ListenerLimits(max_message_bytes=max_bytes, idle_timeout=TIMEOUT, block_timeout=block_timeout)
     server = MllpListener(context=context, limits=limits)
     loop = asyncio.new_event_loop()
     started = threading.Event()
@@ -76,17 +69,32 @@ def listener(url: str, *, max_bytes: int = 64 * 1024, block_timeout: float = 30.
         started.set()
         loop.run_until_complete(server.serve())
 
-    thread = threading.Thread(target=run, name="mllp-test", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     try:
         assert started.wait(TIMEOUT), "the listener did not start"
         assert server.address is not None
-        yield Running(server.address[1], sessions, org)
+        yield server.address[1]
     finally:
         loop.call_soon_threadsafe(server.stop)
         thread.join(TIMEOUT)
         assert not thread.is_alive(), "the listener did not stop"
         loop.close()
+
+
+@contextmanager
+def listener(url: str, *, max_bytes: int = 64 * 1024, block_timeout: float = 30.0) -> Iterator[Running]:
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    with unit_of_work(sessions) as session:
+        org = organization_create(
+            session=session, slug="default", name="Default", timezone="America/New_York"
+        )
+    limits = ListenerLimits(max_message_bytes=max_bytes, idle_timeout=TIMEOUT, block_timeout=block_timeout)
+    try:
+        with serving(sessions, Actor.system(org.id, "mllp", "mllp"), limits) as port:
+            yield Running(port, sessions, org)
+    finally:
         engine.dispose()
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carenav.db.mixins import KeyMixin, PatientOwnedMixin, SourceMixin, TenantMixin
 from carenav.db.types import Base, JSONDocument, UTCDateTime
+from carenav.patients.rules import display_name
 
 CODE = 100
 SYSTEM = 200
@@ -72,6 +73,12 @@ class Patient(KeyMixin, SourceMixin, Base):
     @property
     def primary_name(self) -> PatientName | None:
         return self.names[0] if self.names else None
+
+    @property
+    def name_shown(self) -> str:
+        """How the patient is named on screens and in lists: the primary name, or "(no name)"."""
+        name = self.primary_name
+        return display_name(name.given, name.family) if name else "(no name)"
 
 
 class PatientName(PatientOwnedMixin, Base):

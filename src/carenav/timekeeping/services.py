@@ -22,9 +22,9 @@ from carenav.accounts.models import User
 from carenav.accounts.queries import org_today, org_zone
 from carenav.audit.services import audit_patient_row, audit_patients_listed
 from carenav.clock import now
+from carenav.db.chunks import chunks
 from carenav.errors import CarenavError, Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from carenav.patients.models import Patient
-from carenav.patients.rules import display_name
 from carenav.programs.models import ProgramEnrolment
 from carenav.programs.queries import program_rules_for
 from carenav.timekeeping.models import RunningTimer, TimeEntry, TimeEntryEdit
@@ -52,11 +52,6 @@ DAYS_LEFT = 7
 
 
 # --- Days in the organization's zone ---------------------------------------------------------------------
-
-
-def _name(patient: Patient) -> str:
-    name = patient.primary_name
-    return display_name(name.given, name.family) if name else "(no name)"
 
 
 def program_names(session: Session, actor: Actor) -> dict[str, str]:
@@ -156,7 +151,7 @@ def timer_start(
     if running is not None:
         other = session.get_one(Patient, running.patient_id)
         since = running.started_at.astimezone(org_zone(session, actor.org_id)).strftime("%H:%M")
-        whose = "this patient" if other.id == patient.id else _name(other)
+        whose = "this patient" if other.id == patient.id else other.name_shown
         raise RuleViolation(
             f"you already have a timer running for {whose} ({running.program_code}, since {since}): "
             "stop or discard it before starting another",
@@ -671,7 +666,7 @@ def _month_rows(
         out.append(
             CaseloadRow(
                 patient=patient,
-                patient_name=_name(patient),
+                patient_name=patient.name_shown,
                 program=program,
                 program_name=names.get(program, program),
                 progress=progress,
@@ -689,10 +684,8 @@ def _order(row: CaseloadRow) -> tuple[int, int, str, str]:
 
 
 def _patients(session: Session, ids: Iterable[int]) -> dict[int, Patient]:
-    wanted = sorted(ids)
     found: dict[int, Patient] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in chunks(sorted(ids)):
         found.update({p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(chunk)))})
     return found
 

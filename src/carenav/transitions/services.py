@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carenav.access import Actor, patient_scope, patient_visible
+from carenav.access import Actor, patient_scope, patient_visible, record_in_reach
 from carenav.accounts.queries import org_today, org_zone
 from carenav.audit.services import audit_patient_row
 from carenav.clock import now
@@ -340,14 +340,9 @@ def transition_task_in_reach(
     *, session: Session, actor: Actor, task_uuid: str
 ) -> tuple[TransitionTask, Patient]:
     """A transition task and its patient, if the actor reaches the patient; NotFound otherwise."""
-    found = session.execute(
-        select(TransitionTask, Patient)
-        .join(Patient, Patient.id == TransitionTask.patient_id)
-        .where(TransitionTask.uuid == task_uuid, patient_scope(actor))
-    ).first()
-    if found is None:
-        raise NotFound(f"no transition task {task_uuid}", where="TransitionTask")
-    return found[0], found[1]
+    return record_in_reach(
+        session=session, actor=actor, model=TransitionTask, uuid=task_uuid, what="transition task"
+    )
 
 
 def transition_task_done(

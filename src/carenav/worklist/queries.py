@@ -24,7 +24,6 @@ from carenav.outreach.models import Contact
 from carenav.outreach.rules import Outcome, Party
 from carenav.outreach.services import followups_due
 from carenav.patients.models import Patient
-from carenav.patients.rules import display_name
 from carenav.programs.models import ProgramEnrolment
 from carenav.programs.rules import EnrolmentState
 from carenav.referrals.services import referrals_overdue
@@ -38,11 +37,6 @@ from carenav.transitions.services import transitions_due
 from carenav.worklist.models import WorkClaim, WorkPool
 from carenav.worklist.rules import Action, ItemKind, Priorities, Ranked, WorkItem, priorities, rank
 from carenav.worklist.services import pool_get, pool_member, pools_of_actor
-
-
-def patient_name(patient: Patient) -> str:
-    name = patient.primary_name
-    return display_name(name.given, name.family) if name else "(no name)"
 
 
 def _days(n: int) -> str:
@@ -72,7 +66,7 @@ class _Items:
         overdue = (self.day - due_on).days if due_on is not None and due_on < self.day else 0
         self._patient_ids[patient.uuid] = patient.id
         self.items.append(
-            WorkItem(kind, patient.uuid, patient_name(patient), reason, due_on, overdue, ref, extra)
+            WorkItem(kind, patient.uuid, patient.name_shown, reason, due_on, overdue, ref, extra)
         )
 
     def finished(self) -> list[WorkItem]:
@@ -421,7 +415,7 @@ def pool_queue(session: Session, actor: Actor, pool_key: str, trail_rows: int = 
         .order_by(urgent_first, Task.due_on, Task.id)
     ).all()
     tasks = [
-        PoolTask(task, patient.uuid, patient_name(patient), who, max((day - task.due_on).days, 0))
+        PoolTask(task, patient.uuid, patient.name_shown, who, max((day - task.due_on).days, 0))
         for task, patient, who in rows
     ]
     users = select(User.id, User.display_name).where(User.org_id == actor.org_id)

@@ -211,6 +211,21 @@ def _charts(board: Dashboard) -> dict[str, Any]:
     }
 
 
+def _board(
+    session: Session, login: Login, team: str, month: str, care_manager: str
+) -> tuple[Month, Dashboard]:
+    """The month asked for and its dashboard: of a team, or of one care manager of it (page and CSV)."""
+    chosen = _month(session, login, month)
+    board = dashboard(
+        session=session,
+        actor=login.actor,
+        team=team or None,
+        month=chosen,
+        care_manager=care_manager or None,
+    )
+    return chosen, board
+
+
 @router.get("/dashboard")
 def dashboard_page(
     request: Request,
@@ -221,14 +236,7 @@ def dashboard_page(
     session: Session = REQUEST_SESSION,
 ) -> Response:
     """The dashboard of a team (a supervisor: their own) and month, or of one care manager of the team."""
-    chosen = _month(session, login, month)
-    board = dashboard(
-        session=session,
-        actor=login.actor,
-        team=team or None,
-        month=chosen,
-        care_manager=care_manager or None,
-    )
+    chosen, board = _board(session, login, team, month, care_manager)
     context = {
         "board": board,
         "month": chosen,
@@ -254,14 +262,7 @@ def dashboard_csv(
     login: Login = Depends(current_login),
     session: Session = REQUEST_SESSION,
 ) -> Response:
-    chosen = _month(session, login, month)
-    board = dashboard(
-        session=session,
-        actor=login.actor,
-        team=team or None,
-        month=chosen,
-        care_manager=care_manager or None,
-    )
+    chosen, board = _board(session, login, team, month, care_manager)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(("month", "team", "care_manager", "figure", "detail", "value"))

@@ -14,7 +14,7 @@ from carenav.timekeeping.rules import ACTIVITY_LABELS, ActivityType
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.rendering import is_htmx, render
-from carenav.worklist.queries import hand_off_targets, patient_name, pool_queue, pools_for, worklist_for
+from carenav.worklist.queries import hand_off_targets, pool_queue, pools_for, worklist_for
 from carenav.worklist.rules import ItemKind, label_of, priorities
 from carenav.worklist.services import task_claim, task_hand_off, task_in_reach, task_release
 
@@ -101,7 +101,7 @@ def hand_off_form(
     context = {
         "task": task,
         "patient_uuid": patient.uuid,
-        "patient_name": patient_name(patient),
+        "patient_name": patient.name_shown,
         "users": users,
         "pools": pools,
         "back": back if back.startswith("/worklist") else "/worklist",
