@@ -485,6 +485,10 @@ def test_nobody_outside_the_caseload_reaches_it(session: Session, clinic: Clinic
                 session=session, actor=drew, followup_uuid=row.uuid, due_on=date(2025, 6, 20), reason="x"
             )
         assert followups_due(session=session, actor=drew) == []
-        assert [d.patient.uuid for d in followups_due(session=session, actor=clinic.casey)] == [patient.uuid]
+        assert [d.followup.patient_id for d in followups_due(session=session, actor=clinic.casey)] == [
+            patient.id
+        ]
         supervisor = actor_of(clinic.supervisor)
-        assert [d.patient.uuid for d in followups_due(session=session, actor=supervisor)] == [patient.uuid]
+        assert [d.followup.patient_id for d in followups_due(session=session, actor=supervisor)] == [
+            patient.id
+        ]

@@ -427,7 +427,7 @@ def test_care_managers_reach_their_own_patients_transitions_only(feed: Feed, che
     as_casey = Actor(org_id=org.id, label="user:casey.cm", user_id=casey.id, role="care_manager")
     with frozen_at(DAY_AFTER):
         due = transitions_due(session=feed.session, actor=as_casey)
-        assert {d.patient.id for d in due} == {mine.id}
+        assert {d.task.patient_id for d in due} == {mine.id}
         assert [d.task.kind for d in due][:1] == ["tcm-interactive-contact"], "the soonest deadline first"
         assert due[0].business_days_left == 1
         assert due[0].timeliness is Timeliness.DUE
@@ -437,4 +437,4 @@ def test_care_managers_reach_their_own_patients_transitions_only(feed: Feed, che
         with pytest.raises(NotFound):
             transition_for_patient(session=feed.session, actor=as_casey, patient_uuid=theirs.uuid)
     every = transitions_due(session=feed.session, actor=feed.actor)
-    assert {d.patient.id for d in every} == {mine.id, theirs.id}
+    assert {d.task.patient_id for d in every} == {mine.id, theirs.id}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from carenav.clock import frozen_at
 from carenav.outreach.models import FollowUp
 from carenav.tasks.services import task_create
 from carenav.timekeeping.models import RunningTimer
+from carenav.web.pages import worklist as worklist_pages
 from carenav.worklist.services import pool_create
 from tests.outreach.test_outreach import default_rules
 from tests.web.conftest import page_csrf, sign_in
@@ -63,6 +65,41 @@ def test_the_ranked_worklist_and_its_actions(client: TestClient, session: Sessio
         )
         assert moved.status_code == 303
         assert "Amy Follow" not in unescape(client.get("/worklist?kind=followup").text)
+
+
+def test_the_worklist_a_page_at_a_time(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worklist_pages, "PAGE_SIZE", 4)
+    c = Caseload(session)
+    _build(c)
+    session.commit()
+    with frozen_at(MONDAY):
+        sign_in(client, "casey.cm")
+        first = unescape(client.get("/worklist").text)
+        assert "6 items need you" in first
+        assert "Cal Alert" in first
+        assert "Eve Screen" not in first
+        assert "Fay Tier" not in first
+        assert "Show the next 2 of 2 more items" in first
+        assert 'hx-get="/worklist?kind=&offset=4"' in first
+        # HTMX fetches the next items alone, to take the place of the link
+        rest = client.get("/worklist?offset=4", headers={"HX-Request": "true"})
+        assert rest.status_code == 200
+        text = unescape(rest.text)
+        assert "<html" not in text
+        assert "Eve Screen" in text
+        assert "Fay Tier" in text
+        assert "Cal Alert" not in text
+        assert "Show the next" not in text
+        # without HTMX the same address is a whole page, with the way back to the top
+        whole = unescape(client.get("/worklist?offset=4").text)
+        assert "<html" in whole
+        assert "Back to the top of the list" in whole
+        assert 'start="5"' in whole
+        refused = client.get("/worklist?kind=nonsense")
+        assert refused.status_code == 400
+        assert "&#39;nonsense&#39; is not a kind of work item" in refused.text
 
 
 def test_hand_off_to_a_pool_claim_and_trail(client: TestClient, session: Session) -> None:

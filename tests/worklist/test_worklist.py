@@ -122,7 +122,7 @@ def _build(c: Caseload) -> dict[str, Patient]:
 def test_every_source_in_its_ranked_place_with_its_reason(session: Session, caseload: Caseload) -> None:
     _build(caseload)
     with frozen_at(MONDAY):
-        ranked = worklist_for(session, caseload.casey)
+        ranked = worklist_for(session, caseload.casey).items
         got = [
             (r.position, r.item.kind, r.item.patient_name, r.item.reason, r.item.overdue_days) for r in ranked
         ]
@@ -166,7 +166,7 @@ def test_every_source_in_its_ranked_place_with_its_reason(session: Session, case
         assert actions == {"log-contact", "start-timer", "open-plan", "reschedule"}
         assert ranked[0].item.actions[0].url == f"/patients/{ranked[0].item.patient_uuid}#outreach"
         # another care manager sees none of it
-        assert worklist_for(session, caseload.drew) == []
+        assert worklist_for(session, caseload.drew).items == []
         # listing is audited, one row per patient shown
         listed = session.scalars(
             select(AuditEvent.patient_uuid).where(
@@ -174,6 +174,36 @@ def test_every_source_in_its_ranked_place_with_its_reason(session: Session, case
             )
         ).all()
         assert len(listed) == 6
+
+
+def test_a_stretch_of_the_worklist_shows_and_audits_its_own_items(
+    session: Session, caseload: Caseload
+) -> None:
+    _build(caseload)
+    with frozen_at(MONDAY):
+        whole = worklist_for(session, caseload.casey).items
+        page = worklist_for(session, caseload.casey, offset=2, limit=3)
+        assert [r.position for r in page.items] == [3, 4, 5]
+        assert [r.item for r in page.items] == [r.item for r in whole[2:5]]
+        assert (page.total, page.matching, page.next_offset) == (6, 6, 5)
+        assert page.counts[ItemKind.SCREEN] == 1
+        assert sum(page.counts.values()) == 6
+        last = worklist_for(session, caseload.casey, offset=5, limit=3)
+        assert [r.position for r in last.items] == [6]
+        assert last.next_offset is None
+        screens = worklist_for(session, caseload.casey, kind=ItemKind.SCREEN, limit=3)
+        assert [(r.position, r.item.patient_name) for r in screens.items] == [(5, "Eve Screen")]
+        assert (screens.total, screens.matching, screens.next_offset) == (6, 1, None)
+        for bad in ({"offset": -1}, {"limit": 0}):
+            with pytest.raises(InvalidInput, match="page"):
+                worklist_for(session, caseload.casey, **bad)  # type: ignore[arg-type]
+        listed = session.scalars(
+            select(AuditEvent.patient_uuid)
+            .where(AuditEvent.org_id == caseload.org.id, AuditEvent.detail == "worklist")
+            .order_by(AuditEvent.id)
+        ).all()
+        shown = [r.item.patient_uuid for r in (*whole, *page.items, *last.items, *screens.items)]
+        assert listed == shown, "each call audits the patients it returned, and only those"
 
 
 def test_pool_work_claimed_handed_off_and_released_with_its_trail(
@@ -192,7 +222,7 @@ def test_pool_work_claimed_handed_off_and_released_with_its_trail(
         )
         assert task.assigned_user_id == c.casey_user.id
         # the task is in casey's own queue
-        assert [r.item.kind for r in worklist_for(session, c.casey)] == [ItemKind.TASK]
+        assert [r.item.kind for r in worklist_for(session, c.casey).items] == [ItemKind.TASK]
         with pytest.raises(InvalidInput, match="say why"):
             task_hand_off(
                 session=session, actor=c.casey, task_uuid=task.uuid, to_pool_key="social-work", note=" "
@@ -205,7 +235,7 @@ def test_pool_work_claimed_handed_off_and_released_with_its_trail(
             note="eviction notice",
         )
         assert (task.assigned_user_id, task.pool_id) == (None, pool.id)
-        assert worklist_for(session, c.casey) == [], "pool work is not in casey's own queue"
+        assert worklist_for(session, c.casey).items == [], "pool work is not in casey's own queue"
         queue = pool_queue(session, c.sam, "social-work")
         assert [t.task.uuid for t in queue.unclaimed] == [task.uuid]
         assert queue.claimed == []
@@ -220,7 +250,7 @@ def test_pool_work_claimed_handed_off_and_released_with_its_trail(
         assert task.assigned_user_id == c.sam_user.id
         with pytest.raises(RuleViolation, match="already claimed"):
             task_claim(session=session, actor=c.sam, task_uuid=task.uuid)
-        mine = worklist_for(session, c.sam)
+        mine = worklist_for(session, c.sam).items
         assert [(r.item.kind, r.item.patient_name) for r in mine] == [(ItemKind.TASK, "Gus Pool")]
         assert {a.key for a in mine[0].item.actions} >= {"hand-off", "release"}
         queue = pool_queue(session, c.sam, "social-work")

@@ -422,7 +422,6 @@ def followup_reschedule(
 @dataclass(frozen=True)
 class DueFollowUp:
     followup: FollowUp
-    patient: Patient
     overdue_days: int
 
 
@@ -430,15 +429,15 @@ def followups_due(*, session: Session, actor: Actor, on: date | None = None) -> 
     """The scheduled follow-ups due on ``on`` (today) or before, of the patients within the actor's
     reach, oldest first (the worklist's overdue and due-today follow-ups)."""
     day = on or today()
-    rows = session.execute(
-        select(FollowUp, Patient)
+    rows = session.scalars(
+        select(FollowUp)
         .join(Patient, Patient.id == FollowUp.patient_id)
         .where(
             patient_scope(actor), FollowUp.status == FollowUpStatus.SCHEDULED.value, FollowUp.due_on <= day
         )
         .order_by(FollowUp.due_on, FollowUp.id)
     ).all()
-    return [DueFollowUp(f, p, (day - f.due_on).days) for f, p in rows]
+    return [DueFollowUp(f, (day - f.due_on).days) for f in rows]
 
 
 def followups_sync_all(*, session: Session, actor: Actor) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_scope, patient_visible
 from carenav.audit.services import audit_patients_listed, audit_record
+from carenav.db.chunks import chunks
 from carenav.patients.models import Patient, PatientIdentifier, PatientName
+from carenav.patients.rules import display_name
 
 
 @dataclass(frozen=True)
@@ -143,3 +146,30 @@ def patient_read(*, session: Session, actor: Actor, patient_uuid: str, what: str
         detail=what,
     )
     return patient
+
+
+@dataclass(frozen=True)
+class PatientLabel:
+    """What a list row needs of a patient: the key, the public id and the name shown
+    (``Patient.name_shown``), read as columns rather than as the whole record."""
+
+    id: int
+    uuid: str
+    name: str
+
+
+def patient_labels(session: Session, patient_ids: Iterable[int]) -> dict[int, PatientLabel]:
+    """The labels of these patients (by key), in one query per chunk of keys: each patient's first-ranked
+    name, as ``Patient.name_shown`` reads it. Not audited (the caller audits what it shows)."""
+    out: dict[int, PatientLabel] = {}
+    for ids in chunks(sorted(set(patient_ids))):
+        rows = session.execute(
+            select(Patient.id, Patient.uuid, PatientName.given, PatientName.family)
+            .outerjoin(PatientName, PatientName.patient_id == Patient.id)
+            .where(Patient.id.in_(ids))
+            .order_by(Patient.id, PatientName.rank, PatientName.id)
+        )
+        for pid, uuid, given, family in rows:
+            if pid not in out:  # the first-ranked name
+                out[pid] = PatientLabel(pid, uuid, display_name(given, family))
+    return out

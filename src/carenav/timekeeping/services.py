@@ -621,7 +621,12 @@ def time_month(
 
 
 def _month_rows(
-    session: Session, actor: Actor, month: Month, within_minutes: int, codes: BillingCodes | None
+    session: Session,
+    actor: Actor,
+    month: Month,
+    within_minutes: int,
+    codes: BillingCodes | None,
+    only_near: bool = False,
 ) -> list[CaseloadRow]:
     codes = codes or default_codes()
     coded = set(codes.programs)
@@ -656,12 +661,16 @@ def _month_rows(
             or_(ProgramEnrolment.ended_on.is_(None), ProgramEnrolment.ended_on >= month.first),
         )
     ).all()
-    keys = set(minutes) | {(p, c) for p, c in enrolled}
-    patients = _patients(session, {p for p, _ in keys})
+    progressed = []
+    for key in set(minutes) | {(p, c) for p, c in enrolled}:
+        progress = month_progress(minutes.get(key, {}), key[1], codes)
+        near = near_threshold(progress, within_minutes)
+        if near or not only_near:
+            progressed.append((key, progress, near))
+    patients = _patients(session, {patient_id for (patient_id, _), _, _ in progressed})
     names = program_names(session, actor)
     out = []
-    for patient_id, program in keys:
-        progress = month_progress(minutes.get((patient_id, program), {}), program, codes)
+    for (patient_id, program), progress, near in progressed:
         patient = patients[patient_id]
         out.append(
             CaseloadRow(
@@ -671,7 +680,7 @@ def _month_rows(
                 program_name=names.get(program, program),
                 progress=progress,
                 your_minutes=yours.get((patient_id, program), 0),
-                near=near_threshold(progress, within_minutes),
+                near=near,
             )
         )
     out.sort(key=_order)
@@ -706,4 +715,4 @@ def time_near_threshold(
     left = month_days_left(month, org_today(session, actor.org_id))
     if left is None or left > days_left:
         return []
-    return [row for row in _month_rows(session, actor, month, within_minutes, codes) if row.near]
+    return _month_rows(session, actor, month, within_minutes, codes, only_near=True)

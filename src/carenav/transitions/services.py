@@ -712,7 +712,6 @@ class DueTask:
 
     task: TransitionTask
     episode: TransitionEpisode
-    patient: Patient
     timeliness: Timeliness
     business_days_left: int
 
@@ -730,7 +729,7 @@ def transitions_due(*, session: Session, actor: Actor, limit: int | None = None)
     deadline first: what the worklist shows of transitions (the worklist audits the patients it shows, as
     for the other sources it reads)."""
     statement = (
-        select(TransitionTask, TransitionEpisode, Patient)
+        select(TransitionTask, TransitionEpisode)
         .join(TransitionEpisode, TransitionEpisode.id == TransitionTask.episode_id)
         .join(Patient, Patient.id == TransitionTask.patient_id)
         .where(
@@ -745,14 +744,13 @@ def transitions_due(*, session: Session, actor: Actor, limit: int | None = None)
     rows = session.execute(statement).all()
     out = []
     todays: dict[int, date] = {}
-    for task, episode, patient in rows:
+    for task, episode in rows:
         today = todays.setdefault(episode.org_id, org_today(session, episode.org_id))
         status = TaskStatus(task.status)
         out.append(
             DueTask(
                 task,
                 episode,
-                patient,
                 task_timeliness(status, task.due_on, today),
                 days_left(today, task.due_on),
             )

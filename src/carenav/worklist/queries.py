@@ -19,11 +19,12 @@ from carenav.audit.services import audit_patients_listed
 from carenav.authorizations.services import authorizations_due
 from carenav.db.chunks import chunks
 from carenav.education.services import education_due
-from carenav.errors import NotFound
+from carenav.errors import InvalidInput, NotFound
 from carenav.outreach.models import Contact
 from carenav.outreach.rules import Outcome, Party
 from carenav.outreach.services import followups_due
 from carenav.patients.models import Patient
+from carenav.patients.queries import patient_labels
 from carenav.programs.models import ProgramEnrolment
 from carenav.programs.rules import EnrolmentState
 from carenav.referrals.services import referrals_overdue
@@ -44,19 +45,18 @@ def _days(n: int) -> str:
 
 
 class _Items:
-    """Items being gathered; each patient's program (what "Start timer" records against) is looked up for
-    all of them at once when the list is finished."""
+    """Items being gathered, each naming its patient by key; the patients' labels and programs (what
+    "Start timer" records against) are read for all of them at once when the list is finished."""
 
     def __init__(self, session: Session, day: date) -> None:
         self.session = session
         self.day = day
-        self.items: list[WorkItem] = []
-        self._patient_ids: dict[str, int] = {}
+        self.items: list[tuple[int, WorkItem]] = []
 
     def add(
         self,
         kind: ItemKind,
-        patient: Patient,
+        patient_id: int,
         reason: str,
         *,
         due_on: date | None = None,
@@ -64,42 +64,51 @@ class _Items:
         extra: tuple[Action, ...] = (),
     ) -> None:
         overdue = (self.day - due_on).days if due_on is not None and due_on < self.day else 0
-        self._patient_ids[patient.uuid] = patient.id
-        self.items.append(
-            WorkItem(kind, patient.uuid, patient.name_shown, reason, due_on, overdue, ref, extra)
-        )
+        self.items.append((patient_id, WorkItem(kind, "", "", reason, due_on, overdue, ref, extra)))
+
+    def patient_ids(self, *kinds: ItemKind) -> set[int]:
+        return {pid for pid, item in self.items if item.kind in kinds}
 
     def finished(self) -> list[WorkItem]:
-        """The items with their actions: the program each patient is enrolled in today, found in one query."""
+        """The items with their patients' labels and their actions: the program each patient is enrolled
+        in today, found in one query."""
+        ids = {pid for pid, _ in self.items}
+        labels = patient_labels(self.session, ids)
         programs: dict[int, str] = {}
-        for ids in chunks(sorted(set(self._patient_ids.values()))):
+        for chunk in chunks(sorted(ids)):
             rows = self.session.execute(
                 select(ProgramEnrolment.patient_id, ProgramEnrolment.program_code)
                 .where(
-                    ProgramEnrolment.patient_id.in_(ids),
+                    ProgramEnrolment.patient_id.in_(chunk),
                     ProgramEnrolment.state == EnrolmentState.ENROLLED.value,
                 )
                 .order_by(ProgramEnrolment.id.desc())
             )
             programs.update((pid, code) for pid, code in rows)  # newest first: the oldest enrolment wins
         out = []
-        for item in self.items:
-            program = programs.get(self._patient_ids[item.patient_uuid])
-            base = f"/patients/{item.patient_uuid}"
+        for pid, item in self.items:
+            label, program = labels[pid], programs.get(pid)
+            base = f"/patients/{label.uuid}"
             actions = (
                 Action("log-contact", "Log contact", f"{base}#outreach"),
                 *((Action("start-timer", "Start timer", f"{base}/timer/start", "post"),) if program else ()),
                 Action("open-plan", "Open plan", f"{base}#careplans"),
-                *item.actions,
+                *(replace(a, url=a.url.format(patient=label.uuid)) for a in item.actions),
             )
-            out.append(replace(item, actions=actions, program=program))
+            out.append(
+                replace(
+                    item, patient_uuid=label.uuid, patient_name=label.name, actions=actions, program=program
+                )
+            )
         return out
 
 
-def _task_actions(task: Task, actor: Actor) -> tuple[Action, ...]:
-    out = [Action("hand-off", "Hand off", f"/worklist/tasks/{task.uuid}/hand-off", "post")]
-    if task.pool_id is not None and task.assigned_user_id == actor.user_id:
-        out.append(Action("release", "Release to pool", f"/worklist/tasks/{task.uuid}/release", "post"))
+def _task_actions(
+    task_uuid: str, pool_id: int | None, assigned_user_id: int | None, actor: Actor
+) -> tuple[Action, ...]:
+    out = [Action("hand-off", "Hand off", f"/worklist/tasks/{task_uuid}/hand-off", "post")]
+    if pool_id is not None and assigned_user_id == actor.user_id:
+        out.append(Action("release", "Release to pool", f"/worklist/tasks/{task_uuid}/release", "post"))
     return tuple(out)
 
 
@@ -111,29 +120,44 @@ def worklist_items(
     day = on or org_today(session, actor.org_id)
     got = _Items(session, day)
     scope = patient_scope(actor)
+    zone = org_zone(session, actor.org_id)
 
     # urgent alerts
     alerts = session.execute(
-        select(PatientAlert, Patient)
+        select(
+            PatientAlert.patient_id,
+            PatientAlert.kind,
+            PatientAlert.text,
+            PatientAlert.raised_at,
+            PatientAlert.uuid,
+        )
         .join(Patient, Patient.id == PatientAlert.patient_id)
         .where(scope, PatientAlert.cleared_at.is_(None))
         .order_by(PatientAlert.id)
-    ).all()
-    zone = org_zone(session, actor.org_id)
-    for alert, patient in alerts:
+    )
+    for patient_id, kind, text, raised_at, uuid in alerts:
         got.add(
             ItemKind.ALERT,
-            patient,
-            f"Alert ({alert.kind}): {alert.text}",
-            due_on=alert.raised_at.astimezone(zone).date(),
-            ref=alert.uuid,
+            patient_id,
+            f"Alert ({kind}): {text}",
+            due_on=raised_at.astimezone(zone).date(),
+            ref=uuid,
         )
 
     # tasks: their own, the team queue of their patients, urgent or due by today
     mine = Task.assigned_user_id == actor.user_id if actor.user_id is not None else Task.id.is_(None)
     team_queue = and_(scope, Task.assigned_user_id.is_(None), Task.pool_id.is_(None))
     tasks = session.execute(
-        select(Task, Patient)
+        select(
+            Task.patient_id,
+            Task.uuid,
+            Task.title,
+            Task.reason,
+            Task.priority,
+            Task.due_on,
+            Task.assigned_user_id,
+            Task.pool_id,
+        )
         .join(Patient, Patient.id == Task.patient_id)
         .where(
             Task.org_id == actor.org_id,
@@ -142,18 +166,17 @@ def worklist_items(
             or_(Task.priority == TaskPriority.URGENT.value, Task.due_on <= day),
         )
         .order_by(Task.due_on, Task.id)
-    ).all()
-    for task, patient in tasks:
-        urgent = task.priority == TaskPriority.URGENT.value
-        where = "" if task.assigned_user_id is not None else " (team queue)"
+    )
+    for patient_id, uuid, title, reason, priority, due_on, assigned_user_id, pool_id in tasks:
+        urgent = priority == TaskPriority.URGENT.value
+        where = "" if assigned_user_id is not None else " (team queue)"
         got.add(
             ItemKind.URGENT_TASK if urgent else ItemKind.TASK,
-            patient,
-            f"{'Urgent task' if urgent else 'Task'}{where}: {task.title}"
-            + (f" — {task.reason}" if task.reason else ""),
-            due_on=task.due_on,
-            ref=task.uuid,
-            extra=_task_actions(task, actor),
+            patient_id,
+            f"{'Urgent task' if urgent else 'Task'}{where}: {title}" + (f" — {reason}" if reason else ""),
+            due_on=due_on,
+            ref=uuid,
+            extra=_task_actions(uuid, pool_id, assigned_user_id, actor),
         )
 
     # follow-ups overdue and due today
@@ -162,7 +185,7 @@ def worklist_items(
         when = f"overdue by {_days(due.overdue_days)}" if due.overdue_days > 0 else "due today"
         got.add(
             ItemKind.FOLLOWUP,
-            due.patient,
+            f.patient_id,
             f"{f.rule_title} {when}",
             due_on=f.due_on,
             ref=f.uuid,
@@ -189,22 +212,17 @@ def worklist_items(
         soon = left <= p.soon_business_days
         got.add(
             ItemKind.TRANSITION_SOON if soon else ItemKind.TRANSITION,
-            due_task.patient,
+            t.patient_id,
             f"Discharged {episode.discharged_on.isoformat()}: {title} by {t.due_on.isoformat()} ({when})",
             due_on=t.due_on,
             ref=t.uuid,
         )
 
     # referrals stalled
-    referrals = referrals_overdue(session=session, actor=actor)
-    referral_patients = {
-        p_.id: p_
-        for p_ in session.scalars(select(Patient).where(Patient.id.in_({r.patient_id for r in referrals})))
-    }
-    for r in referrals:
+    for r in referrals_overdue(session=session, actor=actor):
         got.add(
             ItemKind.REFERRAL,
-            referral_patients[r.patient_id],
+            r.patient_id,
             f"{r.kind.capitalize()} referral to {r.recipient} is {r.status}, expected by "
             f"{r.expected_by.isoformat() if r.expected_by else '?'}",
             due_on=r.expected_by,
@@ -216,7 +234,7 @@ def worklist_items(
         auth = due_auth.authorization
         got.add(
             ItemKind.AUTHORIZATION,
-            due_auth.patient,
+            auth.patient_id,
             f"{due_auth.deadline.label} of the {auth.service} authorization ({auth.payer_name})"
             f" by {due_auth.deadline.on.isoformat()}",
             due_on=due_auth.deadline.on,
@@ -225,52 +243,40 @@ def worklist_items(
 
     # positive screens whose suggestions wait for a decision: one item per patient
     waiting = session.execute(
-        select(AssessmentSuggestion, Patient)
+        select(
+            AssessmentSuggestion.patient_id,
+            AssessmentSuggestion.trigger,
+            AssessmentSuggestion.created_at,
+            AssessmentSuggestion.uuid,
+        )
         .join(Patient, Patient.id == AssessmentSuggestion.patient_id)
         .where(scope, AssessmentSuggestion.status == "suggested")
         .order_by(AssessmentSuggestion.id)
-    ).all()
-    by_patient: dict[int, list[AssessmentSuggestion]] = defaultdict(list)
-    patients: dict[int, Patient] = {}
-    for s, patient in waiting:
-        by_patient[patient.id].append(s)
-        patients[patient.id] = patient
-    for pid, rows in by_patient.items():
-        triggers = ", ".join(dict.fromkeys(s.trigger for s in rows))
+    )
+    by_patient: dict[int, list[tuple[str, datetime, str]]] = defaultdict(list)
+    for patient_id, trigger, created_at, uuid in waiting:
+        by_patient[patient_id].append((trigger, created_at, uuid))
+    for patient_id, rows in by_patient.items():
+        triggers = ", ".join(dict.fromkeys(trigger for trigger, _, _ in rows))
         got.add(
             ItemKind.SCREEN,
-            patients[pid],
+            patient_id,
             f"Positive screen ({triggers}): {len(rows)} suggestion{'' if len(rows) == 1 else 's'}"
             " waiting for a decision",
-            due_on=min(s.created_at for s in rows).astimezone(zone).date(),
-            ref=rows[0].uuid,
-            extra=(Action("open", "Decide", f"/patients/{patients[pid].uuid}#suggestions"),),
+            due_on=min(created_at for _, created_at, _ in rows).astimezone(zone).date(),
+            ref=rows[0][2],
+            extra=(Action("open", "Decide", "/patients/{patient}#suggestions"),),
         )
 
     # education due
-    education = education_due(session=session, actor=actor)
-    edu_patients = {
-        p_.id: p_
-        for p_ in session.scalars(select(Patient).where(Patient.id.in_({e.patient_id for e in education})))
-    }
-    for e in education:
-        got.add(
-            ItemKind.EDUCATION,
-            edu_patients[e.patient_id],
-            f"Education due: {e.topic_id}",
-            due_on=e.due_on,
-            ref=e.uuid,
-        )
+    for e in education_due(session=session, actor=actor):
+        got.add(ItemKind.EDUCATION, e.patient_id, f"Education due: {e.topic_id}", due_on=e.due_on, ref=e.uuid)
 
     # high-risk or enrolled patients not engaged (unless a follow-up or a transition asks for a contact)
-    contacting = {
-        i.patient_uuid
-        for i in got.items
-        if i.kind in {ItemKind.FOLLOWUP, ItemKind.TRANSITION, ItemKind.TRANSITION_SOON}
-    }
-    for patient, why in _not_engaged(session, actor, day, p):
-        if patient.uuid not in contacting:
-            got.add(ItemKind.NOT_ENGAGED, patient, why)
+    contacting = got.patient_ids(ItemKind.FOLLOWUP, ItemKind.TRANSITION, ItemKind.TRANSITION_SOON)
+    for patient_id, why in _not_engaged(session, actor, day, p):
+        if patient_id not in contacting:
+            got.add(ItemKind.NOT_ENGAGED, patient_id, why)
 
     # near a billing threshold at month end
     month = Month.of(day)
@@ -278,17 +284,18 @@ def worklist_items(
         pr = row.progress
         got.add(
             ItemKind.NEAR_THRESHOLD,
-            row.patient,
+            row.patient.id,
             f"{row.program_name}: {pr.to_next} min to {pr.next_code} this month",
             due_on=month.last,
-            extra=(Action("open", "Time", f"/patients/{row.patient.uuid}#time"),),
+            extra=(Action("open", "Time", "/patients/{patient}#time"),),
         )
     return got.finished()
 
 
-def _not_engaged(session: Session, actor: Actor, day: date, p: Priorities) -> list[tuple[Patient, str]]:
-    """Patients at the high tier of the latest run, or with an open enrolment in ``engage_states``, with no
-    reached contact (patient or caregiver) in the last ``engagement_days`` days; with why."""
+def _not_engaged(session: Session, actor: Actor, day: date, p: Priorities) -> list[tuple[int, str]]:
+    """Patients (by key) at the high tier of the latest run, or with an open enrolment in
+    ``engage_states``, with no reached contact (patient or caregiver) in the last ``engagement_days``
+    days; with why."""
     since = day - timedelta(days=p.engagement_days)
     run_id = session.scalar(
         select(StratificationRun.id)
@@ -331,34 +338,75 @@ def _not_engaged(session: Session, actor: Actor, day: date, p: Priorities) -> li
         )
         .exists()
     )
-    rows: list[Patient] = []
+    rows: list[int] = []
     for ids in chunks(sorted(set(high) | set(enrolled))):  # already within reach
-        rows.extend(session.scalars(select(Patient).where(Patient.id.in_(ids), ~reached)))
-    rows.sort(key=lambda patient: patient.id)
+        rows.extend(session.scalars(select(Patient.id).where(Patient.id.in_(ids), ~reached)))
+    rows.sort()
     out = []
-    for patient in rows:
+    for patient_id in rows:
         parts = []
-        if patient.id in high:
-            parts.append(f"tier {high[patient.id]}")
-        parts.extend(enrolled.get(patient.id, []))
+        if patient_id in high:
+            parts.append(f"tier {high[patient_id]}")
+        parts.extend(enrolled.get(patient_id, []))
         out.append(
-            (patient, f"Not engaged: {', '.join(parts)}; no reached contact in {p.engagement_days} days")
+            (patient_id, f"Not engaged: {', '.join(parts)}; no reached contact in {p.engagement_days} days")
         )
     return out
 
 
-def worklist_for(session: Session, actor: Actor, on: date | None = None) -> list[Ranked]:
-    """The actor's worklist, ranked: each item with its kind, patient, reason, due date, overdue days,
-    actions, its position and why it stands there. Audited as a list of the patients shown."""
+PAGE_SIZE = 50
+"""Items a worklist page shows at once; the next ones come on asking (``WorklistPage.next_offset``)."""
+
+
+@dataclass(frozen=True)
+class WorklistPage:
+    """A stretch of the actor's ranked worklist: ``items`` (of ``kind`` when one is asked, else of every
+    kind) from ``offset``, at most ``limit`` of them; ``counts``: how many items of each kind the whole
+    worklist holds, and ``total`` all of them."""
+
+    items: list[Ranked]
+    kind: ItemKind | None
+    counts: dict[ItemKind, int]
+    total: int
+    matching: int
+    offset: int
+    limit: int | None
+
+    @property
+    def next_offset(self) -> int | None:
+        """Where the next stretch starts, or None when this one reaches the end."""
+        end = self.offset + len(self.items)
+        return end if self.limit is not None and end < self.matching else None
+
+
+def worklist_for(
+    session: Session,
+    actor: Actor,
+    on: date | None = None,
+    *,
+    kind: ItemKind | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> WorklistPage:
+    """The actor's worklist, ranked, or a stretch of it: each item with its kind, patient, reason, due
+    date, overdue days, actions, its position in the whole list and why it stands there. Audited as a list
+    of the patients shown — those of the stretch returned, not of the whole list."""
+    if offset < 0 or (limit is not None and limit < 1):
+        raise InvalidInput("a worklist page starts at 0 or later and shows at least one item", where="page")
     ranked = rank(worklist_items(session, actor, on))
+    counts: dict[ItemKind, int] = defaultdict(int)
+    for r in ranked:
+        counts[r.item.kind] += 1
+    matching = [r for r in ranked if kind is None or r.item.kind == kind]
+    shown = matching[offset:] if limit is None else matching[offset : offset + limit]
     audit_patients_listed(
         session=session,
         actor=actor,
-        patient_uuids=list(dict.fromkeys(r.item.patient_uuid for r in ranked)),
+        patient_uuids=list(dict.fromkeys(r.item.patient_uuid for r in shown)),
         action="list",
         detail="worklist",
     )
-    return ranked
+    return WorklistPage(shown, kind, dict(counts), len(ranked), len(matching), offset, limit)
 
 
 # --- pools ------------------------------------------------------------------------------------------

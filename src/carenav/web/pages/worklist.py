@@ -5,16 +5,18 @@ release: here); ``/worklist/pools/{key}``, a team pool's queue with Claim and it
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from carenav.accounts.queries import org_today
-from carenav.timekeeping.rules import ACTIVITY_LABELS, ActivityType
+from carenav.errors import InvalidInput
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.rendering import is_htmx, render
-from carenav.worklist.queries import hand_off_targets, pool_queue, pools_for, worklist_for
+from carenav.worklist.queries import PAGE_SIZE, hand_off_targets, pool_queue, pools_for, worklist_for
 from carenav.worklist.rules import ItemKind, label_of, priorities
 from carenav.worklist.services import task_claim, task_hand_off, task_in_reach, task_release
 
@@ -25,25 +27,30 @@ router = APIRouter()
 def worklist_page(
     request: Request,
     kind: str = "",
+    offset: int = 0,
     login: Login = Depends(current_login),
     session: Session = REQUEST_SESSION,
 ) -> Response:
-    """The signed-in person's queue, ranked; ``kind`` narrows it to one kind of item."""
-    ranked = worklist_for(session, login.actor)
-    counts: dict[str, int] = {}
-    for r in ranked:
-        counts[r.item.kind.value] = counts.get(r.item.kind.value, 0) + 1
-    shown = [r for r in ranked if not kind or r.item.kind.value == kind]
+    """The signed-in person's queue, ranked, a page at a time (``offset``: where the page starts; HTMX asks
+    for the next page's items alone); ``kind`` narrows it to one kind of item."""
+    try:
+        wanted = ItemKind(kind) if kind else None
+    except ValueError:
+        raise InvalidInput(f"{kind!r} is not a kind of work item", where="kind") from None
+    page = worklist_for(session, login.actor, kind=wanted, offset=offset, limit=PAGE_SIZE)
     p = priorities()
     context = {
-        "ranked": shown,
-        "total": len(ranked),
+        "page": page,
         "kind": kind,
-        "kinds": [(k.value, p.weight(k).label, counts.get(k.value, 0)) for k in ItemKind],
+        "more_url": f"/worklist?{urlencode({'kind': kind, 'offset': page.next_offset})}",
+        "kinds": [(k.value, p.weight(k).label, page.counts.get(k, 0)) for k in ItemKind],
         "label_of": label_of,
+    }
+    if is_htmx(request) and offset > 0:
+        return render(request, "worklist/worklist.html", context, block="items", nav_key="worklist")
+    context |= {
         "today": org_today(session, login.actor.org_id),
         "my_pools": pools_for(session, login.actor),
-        "activities": [{"value": a.value, "label": ACTIVITY_LABELS[a]} for a in ActivityType],
     }
     return render(request, "worklist/worklist.html", context, nav_key="worklist")
 
