@@ -23,6 +23,7 @@ from locust.env import Environment
 SETUP = json.loads(open(os.environ["BENCH_USERS_FILE"]).read())  # noqa: SIM115
 _low, _, _high = os.environ.get("BENCH_PAUSE", "0").partition(",")
 PAUSE = constant(float(_low)) if not _high else between(float(_low), float(_high))
+LONGEST_PAUSE = float(_high or _low)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _usernames = itertools.cycle(sorted(u for u, caseload in SETUP["caseloads"].items() if caseload))
 _signed_in = 0
@@ -65,6 +66,9 @@ class CareManager(FastHttpUser):
         self.client.post("/login", data=data, name="sign-in")
         _everyone_in(self.environment)
         _all_in.wait()
+        # People do not all open their worklist in the same instant: each starts somewhere within one
+        # pause, as it would have had the run been going for a while (no herd at the start of measuring).
+        gevent.sleep(random.uniform(0, LONGEST_PAUSE))
 
     @task
     def worklist_then_patient(self) -> None:

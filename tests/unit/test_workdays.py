@@ -58,6 +58,14 @@ def test_business_days_counted_forward(start: date, days: int) -> None:
     assert end - start <= timedelta(days=days * 2 + 7), "never more than weekends and a few holidays"
 
 
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)), st.integers(-10, 1200))
+def test_business_days_between_counts_each_day(start: date, days: int) -> None:
+    calendar = business_calendar()
+    end = start + timedelta(days=days)
+    one_by_one = sum(calendar.is_business_day(start + timedelta(days=n)) for n in range(1, days + 1))
+    assert calendar.business_days_between(start, end) == one_by_one
+
+
 @given(st.integers(1987, 2100))
 def test_every_holiday_of_a_year_is_observed_once_on_a_weekday(year: int) -> None:
     observed = business_calendar().observed(year)

@@ -6,10 +6,11 @@ are counted here. Pure: no SQL, no HTTP."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from carenav.datafiles import toml_read
@@ -48,9 +49,19 @@ class BusinessCalendar:
     holidays: tuple[Holiday, ...]
     saturday_rule: str = "friday-before"
     sunday_rule: str = "monday-after"
+    _years: dict[int, Mapping[date, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """The observed days off of each year asked about, worked out once (the calendar never changes)."""
 
-    def observed(self, year: int) -> dict[date, str]:
+    def observed(self, year: int) -> Mapping[date, str]:
         """The days off observed in ``year`` (a weekend holiday moved by the rules), by date."""
+        known = self._years.get(year)
+        if known is None:
+            known = self._years[year] = MappingProxyType(self._observed(year))
+        return known
+
+    def _observed(self, year: int) -> dict[date, str]:
         out: dict[date, str] = {}
         for check_year in (year - 1, year, year + 1):  # New Year's Day on a Saturday is observed Dec 31
             for holiday in self.holidays:
@@ -85,12 +96,18 @@ class BusinessCalendar:
         return day
 
     def business_days_between(self, start: date, end: date) -> int:
-        """How many business days come after ``start`` up to and including ``end`` (0 when end <= start)."""
-        count, day = 0, start
-        while day < end:
+        """How many business days come after ``start`` up to and including ``end`` (0 when end <= start):
+        the weekdays of the span, whole weeks counted at once, less the days off observed within it."""
+        if end <= start:
+            return 0
+        weeks, rest = divmod((end - start).days, 7)
+        count = 5 * weeks
+        day = start + timedelta(days=7 * weeks)
+        for _ in range(rest):
             day += timedelta(days=1)
-            if self.is_business_day(day):
-                count += 1
+            count += day.weekday() < SATURDAY
+        for year in range(start.year, end.year + 1):
+            count -= sum(1 for off in self.observed(year) if start < off <= end and off.weekday() < SATURDAY)
         return count
 
 

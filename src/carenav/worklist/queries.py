@@ -51,7 +51,7 @@ class _Items:
     def __init__(self, session: Session, day: date) -> None:
         self.session = session
         self.day = day
-        self.items: list[tuple[int, WorkItem]] = []
+        self.items: list[tuple[int, ItemKind, str, date | None, int, str, tuple[Action, ...]]] = []
 
     def add(
         self,
@@ -64,15 +64,15 @@ class _Items:
         extra: tuple[Action, ...] = (),
     ) -> None:
         overdue = (self.day - due_on).days if due_on is not None and due_on < self.day else 0
-        self.items.append((patient_id, WorkItem(kind, "", "", reason, due_on, overdue, ref, extra)))
+        self.items.append((patient_id, kind, reason, due_on, overdue, ref, extra))
 
     def patient_ids(self, *kinds: ItemKind) -> set[int]:
-        return {pid for pid, item in self.items if item.kind in kinds}
+        return {item[0] for item in self.items if item[1] in kinds}
 
     def finished(self) -> list[WorkItem]:
-        """The items with their patients' labels and their actions: the program each patient is enrolled
-        in today, found in one query."""
-        ids = {pid for pid, _ in self.items}
+        """The items with their patients' labels and the program each patient is enrolled in today
+        (what "Start timer" records against), found in one query each."""
+        ids = {item[0] for item in self.items}
         labels = patient_labels(self.session, ids)
         programs: dict[int, str] = {}
         for chunk in chunks(sorted(ids)):
@@ -86,21 +86,27 @@ class _Items:
             )
             programs.update((pid, code) for pid, code in rows)  # newest first: the oldest enrolment wins
         out = []
-        for pid, item in self.items:
-            label, program = labels[pid], programs.get(pid)
-            base = f"/patients/{label.uuid}"
-            actions = (
-                Action("log-contact", "Log contact", f"{base}#outreach"),
-                *((Action("start-timer", "Start timer", f"{base}/timer/start", "post"),) if program else ()),
-                Action("open-plan", "Open plan", f"{base}#careplans"),
-                *(replace(a, url=a.url.format(patient=label.uuid)) for a in item.actions),
-            )
+        for pid, kind, reason, due_on, overdue, ref, extra in self.items:
+            label = labels[pid]
             out.append(
-                replace(
-                    item, patient_uuid=label.uuid, patient_name=label.name, actions=actions, program=program
-                )
+                WorkItem(kind, label.uuid, label.name, reason, due_on, overdue, ref, extra, programs.get(pid))
             )
         return out
+
+
+def _with_actions(ranked: Ranked) -> Ranked:
+    """The item with every action it offers: log a contact, start the timer (when the patient is enrolled
+    in a program), open the plan, then its own (whose address may name the patient as ``{patient}``).
+    Made for the items shown only: a list holds hundreds."""
+    item = ranked.item
+    base = f"/patients/{item.patient_uuid}"
+    actions = (
+        Action("log-contact", "Log contact", f"{base}#outreach"),
+        *((Action("start-timer", "Start timer", f"{base}/timer/start", "post"),) if item.program else ()),
+        Action("open-plan", "Open plan", f"{base}#careplans"),
+        *(replace(a, url=a.url.format(patient=item.patient_uuid)) for a in item.actions),
+    )
+    return replace(ranked, item=replace(item, actions=actions))
 
 
 def _task_actions(
@@ -398,7 +404,9 @@ def worklist_for(
     for r in ranked:
         counts[r.item.kind] += 1
     matching = [r for r in ranked if kind is None or r.item.kind == kind]
-    shown = matching[offset:] if limit is None else matching[offset : offset + limit]
+    shown = [
+        _with_actions(r) for r in (matching[offset:] if limit is None else matching[offset : offset + limit])
+    ]
     audit_patients_listed(
         session=session,
         actor=actor,
