@@ -21,10 +21,10 @@ from carenav.careplans.services import (
     plan_create,
     plan_status_change,
     plan_template_apply,
+    templates_for_patient,
 )
-from carenav.careplans.templates import templates_for
 from carenav.clock import frozen_at, today
-from carenav.patients.models import Condition, Patient
+from carenav.patients.models import Patient
 
 OWN_GOAL = "Stay well enough to keep doing what I enjoy at home"
 
@@ -54,12 +54,7 @@ def _plan(session: Session, actor: Actor, patient_uuid: str) -> str:
         return "no template"
     if session.scalar(select(CarePlan.id).where(CarePlan.patient_id == patient.id).limit(1)):
         return "had one"
-    codes = session.execute(
-        select(Condition.code_system, Condition.code).where(
-            Condition.patient_id == patient.id, Condition.clinical_status == "active"
-        )
-    ).all()
-    templates = templates_for((system, code) for system, code in codes)
+    templates = templates_for_patient(session, patient.id)
     if not templates:
         return "no template"
     template = templates[0]

@@ -20,6 +20,7 @@ from carenav.careplans.rules import OPEN_GOAL, OPEN_PLAN
 from carenav.careplans.services import ENTITY, plan_for_change
 from carenav.careplans.templates import measure_codes
 from carenav.careplans.versions import plan_diff
+from carenav.db.session import kept_for_reads
 from carenav.patients.models import Observation, ObservationComponent, Patient
 
 FINAL = ("final", "amended", "corrected")
@@ -38,15 +39,16 @@ def plans_for_patient(*, session: Session, actor: Actor, patient_uuid: str) -> l
     )
 
 
-def open_goals(*, session: Session, patient: Patient) -> list[Goal]:
-    """The goals a referral, a step or an alternative may serve: the open goals of the patient's open plans,
-    in plan order."""
-    return list(
+@kept_for_reads
+def open_goals(session: Session, patient_id: int) -> tuple[Goal, ...]:
+    """The goals a referral, a step, an alternative or a contact's progress note may serve: the open goals
+    of the patient's open plans, in plan order. A page's panels share one read."""
+    return tuple(
         session.scalars(
             select(Goal)
             .join(CarePlan, CarePlan.id == Goal.plan_id)
             .where(
-                CarePlan.patient_id == patient.id,
+                CarePlan.patient_id == patient_id,
                 CarePlan.status.in_([s.value for s in OPEN_PLAN]),
                 Goal.lifecycle.in_([s.value for s in OPEN_GOAL]),
             )

@@ -45,9 +45,10 @@ from carenav.careplans.rules import (
     plan_move,
     review_due,
 )
-from carenav.careplans.templates import PATIENT_OWNER, Measure, PlanTemplate, plan_template_get
+from carenav.careplans.templates import PATIENT_OWNER, Measure, PlanTemplate, plan_template_get, templates_for
 from carenav.careplans.versions import plan_snapshot
 from carenav.clock import now, today
+from carenav.db.session import kept_for_reads
 from carenav.errors import InvalidInput, NotFound, RuleViolation
 from carenav.outreach.schedule import followups_sync_patient
 from carenav.patients.models import CareTeamMember, Condition, Patient
@@ -310,6 +311,18 @@ def plan_template_apply(*, session: Session, actor: Actor, plan_uuid: str, templ
 
 def _of(ref: str, template: PlanTemplate) -> bool:
     return ref.split(":", 1)[0] == template.id
+
+
+@kept_for_reads
+def templates_for_patient(session: Session, patient_id: int) -> list[PlanTemplate]:
+    """The care-plan templates the patient's active conditions call for, by title. A page's panels share
+    one read."""
+    codes = session.execute(
+        select(Condition.code_system, Condition.code).where(
+            Condition.patient_id == patient_id, Condition.clinical_status == "active"
+        )
+    ).all()
+    return templates_for((system, code) for system, code in codes)
 
 
 def _condition_for(session: Session, patient: Patient, template: PlanTemplate) -> Condition | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from functools import wraps
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +21,29 @@ def read_memo(session: Session) -> dict[object, object] | None:
     may change with the unit's own writes."""
     memo = session.info.get(_READ_MEMO)
     return memo if isinstance(memo, dict) else None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def kept_for_reads(read: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Session, P], R]:
+    """A read ``read(session, ...)`` whose answer a reads-first unit keeps: asked again with the same
+    arguments in the same unit (the panels of one page), it answers from the memo, not from the database.
+    In a unit that writes it reads every time. Its arguments must be hashable (keys, not rows), and its
+    callers must not change what it returns."""
+
+    @wraps(read)
+    def kept(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        memo = read_memo(session)
+        if memo is None:
+            return read(session, *args, **kwargs)
+        key: Hashable = (read, args, tuple(sorted(kwargs.items())))
+        if key not in memo:
+            memo[key] = read(session, *args, **kwargs)
+        return memo[key]  # type: ignore[return-value]
+
+    return kept
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

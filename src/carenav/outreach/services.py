@@ -20,8 +20,7 @@ from carenav.accounts.queries import org_zone
 from carenav.audit.services import audit_patient_row
 from carenav.careplans.models import CarePlan, Goal
 from carenav.careplans.rules import OPEN_PLAN, Achievement, GoalLifecycle, PlanStatus, achievement_check
-from carenav.careplans.services import goal_progress
-from carenav.careplans.templates import templates_for
+from carenav.careplans.services import goal_progress, templates_for_patient
 from carenav.clock import now, today
 from carenav.errors import InvalidInput, NotFound, RuleViolation
 from carenav.outreach.models import Contact, ContactGoalUpdate, FollowUp, FollowUpStatus
@@ -56,8 +55,9 @@ from carenav.outreach.schedule import (
     followups_sync_all,
     followups_sync_patient,
 )
-from carenav.patients.models import Condition, Observation, Patient
+from carenav.patients.models import Observation, Patient
 from carenav.programs.models import ProgramEnrolment
+from carenav.programs.queries import programs_open_of
 from carenav.programs.rules import OPEN_STATES
 from carenav.tasks.models import Task
 from carenav.tasks.rules import TaskPriority
@@ -77,7 +77,6 @@ __all__ = [  # the schedule's services too: the worklist, the CLI and the benchm
     "followups_sync",
     "followups_sync_all",
     "note_templates_of",
-    "open_plan_goals",
     "unable_to_reach_of",
 ]
 
@@ -446,42 +445,13 @@ def contacts_on_transitions(
     return found
 
 
-def open_plan_goals(session: Session, patient: Patient) -> list[Goal]:
-    """The goals of the patient's open plans whose progress a note may record (accepted, active, on hold)."""
-    return list(
-        session.scalars(
-            select(Goal)
-            .join(CarePlan, CarePlan.id == Goal.plan_id)
-            .where(
-                CarePlan.patient_id == patient.id,
-                CarePlan.status.in_([s.value for s in OPEN_PLAN]),
-                Goal.lifecycle.in_(["proposed", "planned", "accepted", "active", "on-hold"]),
-            )
-            .order_by(CarePlan.id, Goal.id)
-        )
-    )
-
-
 def note_templates_of(session: Session, patient: Patient) -> list[NoteTemplate]:
     """The structured note templates of the patient's contacts: the one for every contact, those of their
     open programs, and those of the care-plan templates their active conditions call for or their plans
     were made from."""
-    conditions = session.execute(
-        select(Condition.code_system, Condition.code).where(
-            Condition.patient_id == patient.id, Condition.clinical_status == "active"
-        )
-    ).all()
-    plans = {t.id for t in templates_for((system, code) for system, code in conditions)}
+    plans = {t.id for t in templates_for_patient(session, patient.id)}
     refs = session.scalars(
         select(Goal.template_ref).where(Goal.patient_id == patient.id, Goal.template_ref.is_not(None))
     )
     plans |= {ref.split(":", 1)[0] for ref in refs if ref}
-    programs = set(
-        session.scalars(
-            select(ProgramEnrolment.program_code).where(
-                ProgramEnrolment.patient_id == patient.id,
-                ProgramEnrolment.state.in_([s.value for s in OPEN_STATES]),
-            )
-        )
-    )
-    return note_templates_for(programs, plans)
+    return note_templates_for(set(programs_open_of(session, patient.id)), plans)

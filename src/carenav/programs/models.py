@@ -58,6 +58,15 @@ class ProgramEnrolment(KeyMixin, TenantMixin, PatientOwnedMixin, Base):
         order_by="ProgramConsent.id", cascade="all, delete-orphan", lazy="selectin"
     )
 
+    def enrolled_during(self, first: date, last: date) -> bool:
+        """Whether the episode was enrolled on some day from ``first`` to ``last`` (enrolled by ``last``, not
+        ended before ``first``)."""
+        return (
+            self.enrolled_on is not None
+            and self.enrolled_on <= last
+            and (self.ended_on is None or self.ended_on >= first)
+        )
+
 
 class EnrolmentTransition(Base):
     """One change of state (``from_state`` is NULL for the row that opened the episode). Append-only."""

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from carenav.access import Actor, patient_scope, patient_visible
 from carenav.accounts.models import Organization
 from carenav.audit.services import audit_record
+from carenav.db.session import kept_for_reads
 from carenav.errors import NotFound
 from carenav.patients.models import Patient
 from carenav.programs.models import ProgramEnrolment
@@ -45,19 +46,31 @@ def enrolment_latest(
     return patient, enrolment
 
 
+@kept_for_reads
+def enrolments_of(session: Session, patient_id: int) -> tuple[ProgramEnrolment, ...]:
+    """Every episode of a patient in every program (with history and consents), by program, newest episode
+    first within each. The caller has checked access and audits. A page's panels share one read."""
+    return tuple(
+        session.scalars(
+            select(ProgramEnrolment)
+            .where(ProgramEnrolment.patient_id == patient_id)
+            .order_by(ProgramEnrolment.program_code, ProgramEnrolment.episode.desc())
+        )
+    )
+
+
+def programs_open_of(session: Session, patient_id: int) -> list[str]:
+    """The programs in which the patient has an open episode (identified, in outreach, enrolled, paused)."""
+    return sorted({e.program_code for e in enrolments_of(session, patient_id) if e.state in OPEN_STATES})
+
+
 def enrolment_list_for_patient(
     *, session: Session, actor: Actor, patient_uuid: str
 ) -> list[ProgramEnrolment]:
     """Every episode of a patient in every program (with history and consents), newest episode first
     within each program; audited as a read."""
     patient = patient_visible(session=session, actor=actor, patient_uuid=patient_uuid)
-    enrolments = list(
-        session.scalars(
-            select(ProgramEnrolment)
-            .where(ProgramEnrolment.patient_id == patient.id)
-            .order_by(ProgramEnrolment.program_code, ProgramEnrolment.episode.desc())
-        )
-    )
+    enrolments = list(enrolments_of(session, patient.id))
     audit_record(
         session=session,
         actor=actor,

@@ -22,7 +22,7 @@ from carenav.errors import InvalidInput, NotFound
 from carenav.patients.models import CareTeamMember, Coverage, Patient
 from carenav.patients.rules import CareTeamRole, PlanType, display_name
 from carenav.programs.models import ProgramEnrolment
-from carenav.programs.queries import enrolment_open_states
+from carenav.programs.queries import enrolment_open_states, enrolments_of
 from carenav.programs.rules import OPEN_STATES
 from carenav.stratification.models import StratificationEvidence, StratificationResult, StratificationRun
 
@@ -505,13 +505,7 @@ def stratification_risk_panel(*, session: Session, actor: Actor, patient_uuid: s
     (one row per page view); a caller showing the panel anywhere else must audit the read itself."""
     patient = patient_visible(session=session, actor=actor, patient_uuid=patient_uuid)
     history = _history_of(session, actor, patient)
-    enrolments = list(
-        session.scalars(
-            select(ProgramEnrolment)
-            .where(ProgramEnrolment.patient_id == patient.id)
-            .order_by(ProgramEnrolment.program_code, ProgramEnrolment.episode.desc())
-        )
-    )
+    enrolments = list(enrolments_of(session, patient.id))
     run = stratification_run_latest(session=session, actor=actor)
     latest = next((h for h in reversed(history) if run is not None and h.run.id == run.id), None)
     grouped: dict[str, list[StratificationEvidence]] = {}

@@ -26,7 +26,7 @@ from carenav.db.chunks import chunks
 from carenav.errors import CarenavError, Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from carenav.patients.models import Patient
 from carenav.programs.models import ProgramEnrolment
-from carenav.programs.queries import program_rules_for
+from carenav.programs.queries import enrolments_of, program_rules_for
 from carenav.timekeeping.models import RunningTimer, TimeEntry, TimeEntryEdit
 from carenav.timekeeping.rules import (
     DAY_LIMIT_MINUTES,
@@ -67,34 +67,12 @@ def program_names(session: Session, actor: Actor) -> dict[str, str]:
 
 def enrolments_on(session: Session, patient: Patient, on: date) -> list[ProgramEnrolment]:
     """The patient's episodes enrolled on day ``on`` (enrolled by then, not ended before)."""
-    return list(
-        session.scalars(
-            select(ProgramEnrolment)
-            .where(
-                ProgramEnrolment.patient_id == patient.id,
-                ProgramEnrolment.enrolled_on.is_not(None),
-                ProgramEnrolment.enrolled_on <= on,
-                or_(ProgramEnrolment.ended_on.is_(None), ProgramEnrolment.ended_on >= on),
-            )
-            .order_by(ProgramEnrolment.program_code, ProgramEnrolment.episode.desc())
-        )
-    )
+    return [e for e in enrolments_of(session, patient.id) if e.enrolled_during(on, on)]
 
 
 def enrolments_in_month(session: Session, patient: Patient, month: Month) -> list[ProgramEnrolment]:
     """The patient's episodes enrolled on some day of ``month``."""
-    return list(
-        session.scalars(
-            select(ProgramEnrolment)
-            .where(
-                ProgramEnrolment.patient_id == patient.id,
-                ProgramEnrolment.enrolled_on.is_not(None),
-                ProgramEnrolment.enrolled_on <= month.last,
-                or_(ProgramEnrolment.ended_on.is_(None), ProgramEnrolment.ended_on >= month.first),
-            )
-            .order_by(ProgramEnrolment.program_code, ProgramEnrolment.episode.desc())
-        )
-    )
+    return [e for e in enrolments_of(session, patient.id) if e.enrolled_during(month.first, month.last)]
 
 
 def _enrolment_for(

@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carenav.authorizations.models import ADVOCACY_KINDS, PriorAuthorization
@@ -50,7 +49,7 @@ from carenav.authorizations.services import (
     patient_authorizations,
 )
 from carenav.careplans.models import Goal
-from carenav.careplans.rules import GoalLifecycle
+from carenav.careplans.queries import open_goals
 from carenav.clock import today
 from carenav.errors import InvalidInput
 from carenav.patients.models import Patient
@@ -64,15 +63,6 @@ from carenav.web.rendering import render
 router = APIRouter()
 
 TRACKER_HORIZONS = (7, 14, 30, 90)
-OPEN_GOALS = frozenset(
-    {
-        GoalLifecycle.PROPOSED,
-        GoalLifecycle.PLANNED,
-        GoalLifecycle.ACCEPTED,
-        GoalLifecycle.ACTIVE,
-        GoalLifecycle.ON_HOLD,
-    }
-)
 PAYER_KIND_LABELS = {
     PayerKind.MEDICARE_ADVANTAGE: "Medicare Advantage",
     PayerKind.MEDICARE_PART_D: "Medicare Part D (drugs)",
@@ -90,13 +80,7 @@ def authorization_panel(session: Session, login: Login, patient: Patient) -> dic
     and the choices the forms offer."""
     on = today()
     views = patient_authorizations(session=session, actor=login.actor, patient_uuid=patient.uuid)
-    goals = list(
-        session.scalars(
-            select(Goal)
-            .where(Goal.patient_id == patient.id, Goal.lifecycle.in_([g.value for g in OPEN_GOALS]))
-            .order_by(Goal.id)
-        )
-    )
+    goals = open_goals(session, patient.id)
     goal_names = {g.id: g.description for g in goals}
     for view in views:
         for alternative in view.row.alternatives:

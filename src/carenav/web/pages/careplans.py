@@ -39,15 +39,17 @@ from carenav.careplans.services import (
     plan_suggestion_take,
     plan_template_apply,
     problem_add,
+    templates_for_patient,
 )
-from carenav.careplans.templates import plan_templates, templates_for
+from carenav.careplans.templates import plan_templates
 from carenav.careplans.tree import plan_tree
 from carenav.clock import today
 from carenav.education.services import medication_schedule_for
 from carenav.errors import InvalidInput
 from carenav.patients.models import Condition, Patient
 from carenav.patients.rules import CareTeamRole
-from carenav.programs.models import ProgramEnrolment
+from carenav.programs.queries import enrolments_of
+from carenav.programs.rules import OPEN_STATES
 from carenav.referrals.services import referrals_by_goal
 from carenav.web.careplan_pdf import Contact, Medicine, PrintablePlan, plan_pdf
 from carenav.web.database import REQUEST_SESSION
@@ -60,8 +62,6 @@ from carenav.web.rendering import render
 
 router = APIRouter()
 
-OPEN_ENROLMENT = ("identified", "outreach", "enrolled", "paused")
-
 
 def care_plan_panel(session: Session, login: Login, patient: Patient) -> dict[str, Any]:
     """What the patient page shows of care plans: the plans, the enrolments without one, the templates
@@ -69,32 +69,17 @@ def care_plan_panel(session: Session, login: Login, patient: Patient) -> dict[st
     plans = plans_for_patient(session=session, actor=login.actor, patient_uuid=patient.uuid)
     planned = {p.enrolment_id for p in plans}
     enrolments = [
-        e
-        for e in session.scalars(
-            select(ProgramEnrolment)
-            .where(ProgramEnrolment.patient_id == patient.id, ProgramEnrolment.state.in_(OPEN_ENROLMENT))
-            .order_by(ProgramEnrolment.program_code)
-        )
-        if e.id not in planned
+        e for e in enrolments_of(session, patient.id) if e.state in OPEN_STATES and e.id not in planned
     ]
     return {
         "plans": plans,
         "enrolments": enrolments,
-        "suggested_templates": _suggested(session, patient),
+        "suggested_templates": templates_for_patient(session, patient.id),
         "templates": plan_templates(),
         "team_back": f"/patients/{patient.uuid}#care-team",
         **preferences_panel(session, login, patient, f"/patients/{patient.uuid}#preferences"),
         **people(session, patient),
     }
-
-
-def _suggested(session: Session, patient: Patient) -> list[Any]:
-    rows = session.execute(
-        select(Condition.code_system, Condition.code).where(
-            Condition.patient_id == patient.id, Condition.clinical_status == "active"
-        )
-    ).all()
-    return templates_for((system, code) for system, code in rows)
 
 
 @router.post("/patients/{patient_uuid}/careplans")
@@ -144,7 +129,7 @@ def plan_page(
             "contributors": plan_contributors(session=session, plan=plan),
             "agreed_current": bool(agreements) and agreements[0].version == plan.version,
             "suggestions": _waiting_suggestions(session, patient),
-            "suggested_templates": _suggested(session, patient),
+            "suggested_templates": templates_for_patient(session, patient.id),
             "templates": plan_templates(),
             "conditions": _active_conditions(session, patient),
             "team_back": f"/careplans/{plan.uuid}#care-team",

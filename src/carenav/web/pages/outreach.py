@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carenav.access import patient_visible
+from carenav.careplans.queries import open_goals
 from carenav.careplans.rules import Achievement
 from carenav.clock import today
 from carenav.errors import InvalidInput
@@ -34,12 +35,10 @@ from carenav.outreach.services import (
     contacts_of,
     contacts_on_transitions,
     note_templates_of,
-    open_plan_goals,
     unable_to_reach_of,
 )
 from carenav.patients.models import Patient
-from carenav.programs.models import ProgramEnrolment
-from carenav.programs.rules import OPEN_STATES
+from carenav.programs.queries import programs_open_of
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.forms import form_choice, form_date, form_text, form_whole, posted_form
@@ -60,14 +59,7 @@ def outreach_panel(session: Session, login: Login, patient: Patient) -> dict[str
             .limit(CLOSED_SHOWN)
         )
     )
-    programs = sorted(
-        session.scalars(
-            select(ProgramEnrolment.program_code).where(
-                ProgramEnrolment.patient_id == patient.id,
-                ProgramEnrolment.state.in_([s.value for s in OPEN_STATES]),
-            )
-        )
-    )
+    programs = programs_open_of(session, patient.id)
     on = today()
     contacts = contacts_of(session=session, actor=login.actor, patient_uuid=patient.uuid, limit=20)
     return {
@@ -76,7 +68,7 @@ def outreach_panel(session: Session, login: Login, patient: Patient) -> dict[str
         "contacts": contacts,
         "on_transitions": contacts_on_transitions(session=session, patient=patient, contacts=contacts),
         "templates": note_templates_of(session, patient),
-        "goals": open_plan_goals(session, patient),
+        "goals": open_goals(session, patient.id),
         "achievements": [a.value for a in Achievement],
         "kinds": [k.value for k in ContactKind],
         "directions": [d.value for d in Direction],

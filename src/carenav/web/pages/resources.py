@@ -98,7 +98,7 @@ def resources_page(
         "person": person,
         "person_name": patient_display_name(person) if person else "",
         "kind": NEED_KINDS.get(need, ReferralKind.FOOD).value,
-        "goals": open_goals(session=session, patient=person) if person else [],
+        "goals": open_goals(session, person.id) if person else (),
         "can_edit_directory": may_edit_directory(login.actor),
     }
     block = "results" if is_htmx(request) else None
@@ -143,7 +143,7 @@ def referral_panel(session: Session, login: Login, patient: Patient) -> dict[str
         ),
         "kinds": [k.value for k in ReferralKind],
         "consent_methods": CONSENT_METHODS,
-        "goals": open_goals(session=session, patient=patient),
+        "goals": open_goals(session, patient.id),
         "resource_list": resource_list(session=session, patient=patient),
         "searchable_domains": {d for n in needs().values() for d in n.sdoh_domains},
         "document_types": ACCEPTED_TYPES,
