@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from carenav.db.engine import make_engine
-from carenav.db.session import make_session_factory, unit_of_work
+from carenav.db.session import kept_for_reads, make_session_factory, unit_of_work
 
 
 @pytest.fixture
@@ -89,3 +90,29 @@ def test_a_reads_first_unit_rolls_back_what_it_wrote(engine: Engine) -> None:
         write_then_fail()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM notes")).scalar() == 1
+
+
+def test_a_read_kept_for_a_reads_first_unit_only(engine: Engine) -> None:
+    """``kept_for_reads``: the panels of one page share a read; a unit that writes reads every time."""
+    asked: list[tuple[int, str]] = []
+
+    @kept_for_reads
+    def notes_longer_than(session: Session, size: int, *, like: str = "%") -> int:
+        asked.append((size, like))
+        query = text("SELECT count(*) FROM notes WHERE length(body) > :n AND body LIKE :like")
+        return int(session.execute(query, {"n": size, "like": like}).scalar_one())
+
+    sessions = make_session_factory(engine)
+    with unit_of_work(sessions, reads_first=True) as page:
+        assert notes_longer_than(page, 0) == 1
+        _commit_a_write_elsewhere(engine, "meanwhile")
+        assert notes_longer_than(page, 0) == 1, "the page's answer, kept"
+        assert notes_longer_than(page, 0, like="mean%") == 1, "other arguments: read again"
+        assert notes_longer_than(page, 4) == 2
+    assert asked == [(0, "%"), (0, "mean%"), (4, "%")]
+    with unit_of_work(sessions) as writer:
+        assert notes_longer_than(writer, 0) == 2
+        writer.execute(text("INSERT INTO notes (body) VALUES ('written here')"))
+        assert notes_longer_than(writer, 0) == 3, "a unit that writes sees its own writes"
+    with unit_of_work(sessions, reads_first=True) as next_page:
+        assert notes_longer_than(next_page, 0) == 3, "a new unit reads afresh"

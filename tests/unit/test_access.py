@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from carenav.access import Actor, patient_visible
 from carenav.accounts.services import user_actor
 from carenav.errors import NotFound
-from carenav.patients.queries import PatientCriteria, patient_read, patient_search
+from carenav.patients.models import PatientName
+from carenav.patients.queries import PatientCriteria, patient_labels, patient_read, patient_search
 from tests.builders import make_org, make_patient
 from tests.web.users import assign, cheap_passwords, make_user
 
@@ -128,3 +129,23 @@ def test_a_page_asks_once_whether_its_patient_is_within_reach(
                 with pytest.raises(NotFound):
                     patient_visible(session=session, actor=actor, patient_uuid="no-such-patient")
             assert questions() == expected + 1, f"reads_first={reads_first}"
+
+
+def test_labels_name_patients_as_their_record_does(session: Session, world: dict) -> None:
+    """``patient_labels`` (lists read columns, not records) names each patient as ``name_shown`` does: the
+    first-ranked name, "(no name)" without one; a key that is no patient is left out."""
+    ann, bo = world["patients"]["amy"], world["patients"]["ben"]
+    bo.names.insert(0, PatientName(rank=0, family="Bellamy", given="Bo J"))
+    for rank, name in enumerate(bo.names):
+        name.rank = rank
+    nia = world["patients"]["none"]
+    nia.names.clear()
+    session.flush()
+    labels = patient_labels(session, [ann.id, bo.id, nia.id, -1])
+    assert {pid: (label.uuid, label.name) for pid, label in labels.items()} == {
+        ann.id: (ann.uuid, "Ann Ames"),
+        bo.id: (bo.uuid, "Bo J Bellamy"),
+        nia.id: (nia.uuid, "(no name)"),
+    }
+    session.expire_all()
+    assert [labels[p.id].name for p in (ann, bo, nia)] == [p.name_shown for p in (ann, bo, nia)]
