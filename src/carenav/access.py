@@ -8,6 +8,8 @@ that the existence of a patient is not revealed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
@@ -68,12 +70,19 @@ def patient_scope(actor: Actor) -> ColumnElement[bool]:
     - supervisors: their own caseload and that of every member of their team;
     - auditors, partners and anyone else: no patient (auditors read the audit trail, not the record;
       partners the referrals sent to them).
+
+    The condition is built once per actor and day and then reused (SQL expressions are immutable; building
+    one costs more than many of the queries that use it).
     """
+    return _scope(actor, today())
+
+
+@lru_cache(maxsize=512)
+def _scope(actor: Actor, day: date) -> ColumnElement[bool]:
     in_org = Patient.org_id == actor.org_id
     if actor.sees_whole_organization:
         return in_org
     if actor.role == "care_manager" and actor.user_id is not None:
-        day = today()
         covered = select(Coverage.user_id).where(
             Coverage.org_id == actor.org_id,
             Coverage.covered_by_user_id == actor.user_id,
