@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from functools import cache
@@ -196,12 +196,18 @@ class WorkItem:
 
 @dataclass(frozen=True)
 class Ranked:
-    """An item at its place: ``position`` from 1, the band it sorted in, and why it stands there."""
+    """An item at its place: ``position`` from 1, the band it sorted in, and (``why``) why it stands there."""
 
     position: int
     item: WorkItem
     band: int
-    why: str
+    weights: Priorities = field(repr=False, compare=False)
+
+    @property
+    def why(self) -> str:
+        """Why the item stands where it does, in words (worked out when asked: a list shows few of its
+        items)."""
+        return _why(self.item, self.weights)
 
 
 def _int(raw: Mapping[str, Any], key: str, default: int | None = None) -> int:
@@ -289,4 +295,4 @@ def rank(items: Iterable[WorkItem], p: Priorities | None = None) -> list[Ranked]
     """The items in priority order (stable: items that tie keep their order), each with why it is there."""
     p = p or priorities()
     ordered: Sequence[WorkItem] = sorted(items, key=lambda i: sort_key(i, p))
-    return [Ranked(n, item, band_of(item, p), _why(item, p)) for n, item in enumerate(ordered, start=1)]
+    return [Ranked(n, item, band_of(item, p), p) for n, item in enumerate(ordered, start=1)]
