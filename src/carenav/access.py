@@ -12,7 +12,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, false, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from carenav.accounts.models import User
@@ -90,9 +90,11 @@ def _scope(actor: Actor, day: date) -> ColumnElement[bool]:
             Coverage.ends_on >= day,
             Coverage.ended_at.is_(None),
         )
+        # Their own and those they cover, as one set: written as "user_id = me OR user_id IN (covered)",
+        # PostgreSQL guessed half the care team rows would match and read every patient to join them.
+        people = union_all(select(literal(actor.user_id, Integer)), covered)
         members = select(CareTeamMember.patient_id).where(
-            or_(CareTeamMember.user_id == actor.user_id, CareTeamMember.user_id.in_(covered)),
-            CareTeamMember.active.is_(True),
+            CareTeamMember.user_id.in_(people), CareTeamMember.active.is_(True)
         )
         return and_(in_org, Patient.id.in_(members))
     if actor.role == "supervisor" and actor.user_id is not None:

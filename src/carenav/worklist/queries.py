@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from carenav.access import Actor, patient_scope
@@ -150,28 +150,37 @@ def worklist_items(
             ref=uuid,
         )
 
-    # tasks: their own, the team queue of their patients, urgent or due by today
-    mine = Task.assigned_user_id == actor.user_id if actor.user_id is not None else Task.id.is_(None)
-    team_queue = and_(scope, Task.assigned_user_id.is_(None), Task.pool_id.is_(None))
-    tasks = session.execute(
-        select(
-            Task.patient_id,
-            Task.uuid,
-            Task.title,
-            Task.reason,
-            Task.priority,
-            Task.due_on,
-            Task.assigned_user_id,
-            Task.pool_id,
-        )
+    # tasks: their own, the team queue of their patients, urgent or due by today; read as two queries
+    # joined (each on its own index) rather than one with "mine OR in the team queue", which PostgreSQL
+    # answered by reading every open task
+    columns = (
+        Task.patient_id,
+        Task.uuid,
+        Task.title,
+        Task.reason,
+        Task.priority,
+        Task.due_on,
+        Task.assigned_user_id,
+        Task.pool_id,
+        Task.id,
+    )
+    pressing = and_(
+        Task.org_id == actor.org_id,
+        Task.status == TaskStatus.OPEN.value,
+        or_(Task.priority == TaskPriority.URGENT.value, Task.due_on <= day),
+    )
+    team_queue = (
+        select(*columns)
         .join(Patient, Patient.id == Task.patient_id)
-        .where(
-            Task.org_id == actor.org_id,
-            Task.status == TaskStatus.OPEN.value,
-            or_(mine, team_queue),
-            or_(Task.priority == TaskPriority.URGENT.value, Task.due_on <= day),
-        )
-        .order_by(Task.due_on, Task.id)
+        .where(pressing, scope, Task.assigned_user_id.is_(None), Task.pool_id.is_(None))
+    )
+    both = (
+        union_all(team_queue, select(*columns).where(pressing, Task.assigned_user_id == actor.user_id))
+        if actor.user_id is not None
+        else team_queue
+    ).subquery()
+    tasks = session.execute(
+        select(*(both.c[c.key] for c in columns[:-1])).order_by(both.c.due_on, both.c.id)
     )
     for patient_id, uuid, title, reason, priority, due_on, assigned_user_id, pool_id in tasks:
         urgent = priority == TaskPriority.URGENT.value
