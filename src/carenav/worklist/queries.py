@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -44,6 +45,18 @@ def _days(n: int) -> str:
     return f"{n} day{'' if n == 1 else 's'}"
 
 
+class _Found(NamedTuple):
+    """An item as a source found it: its patient by key (named when the list is finished)."""
+
+    patient_id: int
+    kind: ItemKind
+    reason: str
+    due_on: date | None
+    overdue_days: int
+    ref: str
+    actions: tuple[Action, ...]
+
+
 class _Items:
     """Items being gathered, each naming its patient by key; the patients' labels and programs (what
     "Start timer" records against) are read for all of them at once when the list is finished."""
@@ -51,7 +64,7 @@ class _Items:
     def __init__(self, session: Session, day: date) -> None:
         self.session = session
         self.day = day
-        self.items: list[tuple[int, ItemKind, str, date | None, int, str, tuple[Action, ...]]] = []
+        self.items: list[_Found] = []
 
     def add(
         self,
@@ -64,15 +77,15 @@ class _Items:
         extra: tuple[Action, ...] = (),
     ) -> None:
         overdue = (self.day - due_on).days if due_on is not None and due_on < self.day else 0
-        self.items.append((patient_id, kind, reason, due_on, overdue, ref, extra))
+        self.items.append(_Found(patient_id, kind, reason, due_on, overdue, ref, extra))
 
     def patient_ids(self, *kinds: ItemKind) -> set[int]:
-        return {item[0] for item in self.items if item[1] in kinds}
+        return {item.patient_id for item in self.items if item.kind in kinds}
 
     def finished(self) -> list[WorkItem]:
         """The items with their patients' labels and the program each patient is enrolled in today
         (what "Start timer" records against), found in one query each."""
-        ids = {item[0] for item in self.items}
+        ids = {item.patient_id for item in self.items}
         labels = patient_labels(self.session, ids)
         programs: dict[int, str] = {}
         for chunk in chunks(sorted(ids)):
@@ -85,13 +98,20 @@ class _Items:
                 .order_by(ProgramEnrolment.id.desc())
             )
             programs.update((pid, code) for pid, code in rows)  # newest first: the oldest enrolment wins
-        out = []
-        for pid, kind, reason, due_on, overdue, ref, extra in self.items:
-            label = labels[pid]
-            out.append(
-                WorkItem(kind, label.uuid, label.name, reason, due_on, overdue, ref, extra, programs.get(pid))
+        return [
+            WorkItem(
+                f.kind,
+                labels[f.patient_id].uuid,
+                labels[f.patient_id].name,
+                f.reason,
+                f.due_on,
+                f.overdue_days,
+                f.ref,
+                f.actions,
+                programs.get(f.patient_id),
             )
-        return out
+            for f in self.items
+        ]
 
 
 def _with_actions(ranked: Ranked) -> Ranked:
@@ -179,9 +199,7 @@ def worklist_items(
         if actor.user_id is not None
         else team_queue
     ).subquery()
-    tasks = session.execute(
-        select(*(both.c[c.key] for c in columns[:-1])).order_by(both.c.due_on, both.c.id)
-    )
+    tasks = session.execute(select(*(both.c[c.key] for c in columns[:-1])).order_by(both.c.due_on, both.c.id))
     for patient_id, uuid, title, reason, priority, due_on, assigned_user_id, pool_id in tasks:
         urgent = priority == TaskPriority.URGENT.value
         where = "" if assigned_user_id is not None else " (team queue)"
