@@ -6,6 +6,7 @@ import click
 import uvicorn
 
 from carenav.cli.context import fails_cleanly
+from carenav.web.workers import APP_FACTORY, reuse_port_supported, serve_workers
 
 
 @click.command("serve")
@@ -18,7 +19,7 @@ from carenav.cli.context import fails_cleanly
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Worker processes, each with its own connection pool; one per core is a good start.",
+    help="Worker processes, each with its own connection pool; two per core is a good start.",
 )
 @fails_cleanly
 def serve_command(host: str, port: int, workers: int) -> None:
@@ -39,5 +40,15 @@ def serve_command(host: str, port: int, workers: int) -> None:
     }
     if workers == 1:
         uvicorn.run(app, **options)  # type: ignore[arg-type]
-    else:  # each worker process builds its own app (and engine) from the same settings
-        uvicorn.run("carenav.web.app:create_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    elif reuse_port_supported():  # each worker builds its own app (and engine) and listens on its own socket
+        port_options = {k: v for k, v in options.items() if k not in {"host", "port"}}
+        try:
+            status = serve_workers(
+                host, port, workers, port_options, say=lambda text: click.echo(text, err=True)
+            )
+        except OSError as error:
+            raise click.ClickException(str(error)) from None
+        if status:
+            raise SystemExit(status)
+    else:  # one socket the workers share (see carenav.web.workers)
+        uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)  # type: ignore[arg-type]

@@ -1,0 +1,117 @@
+"""Worker processes that share one port, each with a listening socket of its own (``SO_REUSEPORT``).
+
+One Python process runs one thread of Python at a time, so ``carenav serve`` runs several. With uvicorn's
+own supervisor the workers share one listening socket and race to accept; a browser (or a load tool)
+keeps its connection open, so whichever worker won the race serves every request on it, and under 50
+users one worker was seen serving three requests in four while the other idled, its queue making the
+slow tail. Here each worker binds its own socket to the port and the kernel spreads new connections
+across them. Where the platform lacks ``SO_REUSEPORT`` the caller falls back to uvicorn's supervisor.
+
+The supervisor restarts a worker that dies after it had been serving, stops every worker on SIGINT or
+SIGTERM, and gives up (exit status 1) when a worker dies as soon as it starts, which would otherwise loop.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+APP_FACTORY = "carenav.web.app:create_app"
+BACKLOG = 2048
+STARTUP_SECONDS = 5.0
+"""A worker that dies sooner than this after starting is failing to start, not crashing in service."""
+STOP_SECONDS = 10.0
+
+
+def reuse_port_supported() -> bool:
+    return hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
+
+
+def _socket(host: str, port: int) -> socket.socket:
+    """A TCP socket of the worker group, bound to ``host:port`` (not yet listening)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def port_check(host: str, port: int) -> None:
+    """Refuse a port already in use before any worker starts, with OSError naming the address. The check
+    binds a plain socket: one of the group would join any group already on the port (a second server
+    would share its connections)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(error.errno, f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def _worker(host: str, port: int, options: dict[str, Any]) -> None:
+    sock = _socket(host, port)
+    sock.listen(BACKLOG)
+    config = uvicorn.Config(APP_FACTORY, factory=True, host=host, port=port, **options)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve_workers(
+    host: str, port: int, workers: int, options: dict[str, Any], say: Callable[[str], None]
+) -> int:
+    """Run ``workers`` worker processes on ``host:port`` until stopped; the exit status."""
+    port_check(host, port)
+    context = multiprocessing.get_context("spawn")
+    running: dict[int, tuple[BaseProcess, float]] = {}
+    stopping = False
+
+    def start(slot: int) -> None:
+        process = context.Process(
+            target=_worker, args=(host, port, options), name=f"carenav-worker-{slot}", daemon=False
+        )
+        process.start()
+        running[slot] = (process, time.monotonic())
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    status = 0
+    try:
+        for slot in range(workers):
+            start(slot)
+        while not stopping:
+            time.sleep(0.2)
+            for slot, (process, started) in list(running.items()):
+                if process.is_alive():
+                    continue
+                if time.monotonic() - started < STARTUP_SECONDS:
+                    say(f"worker {slot} stopped as it started (exit status {process.exitcode}); giving up")
+                    stopping, status = True, 1
+                    break
+                say(f"worker {slot} stopped (exit status {process.exitcode}); starting another")
+                start(slot)
+    finally:
+        for process, _ in running.values():
+            if process.is_alive():
+                process.terminate()  # SIGTERM: uvicorn finishes the requests in flight, then exits
+        deadline = time.monotonic() + STOP_SECONDS
+        for process, _ in running.values():
+            process.join(max(deadline - time.monotonic(), 0))
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return status
