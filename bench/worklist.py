@@ -537,7 +537,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50, help="care managers, one locust user each")
     parser.add_argument("--caseload", type=int, default=100, help="patients per care manager")
     parser.add_argument("--duration", type=int, default=60, help="seconds of each locust run")
-    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--workers", type=int, default=4, help="server worker processes (two per core)")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="work folder to keep and reuse (population, databases)")
