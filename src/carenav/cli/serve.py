@@ -6,7 +6,6 @@ import click
 import uvicorn
 
 from carenav.cli.context import fails_cleanly
-from carenav.web.workers import APP_FACTORY, reuse_port_supported, serve_workers
 
 
 @click.command("serve")
@@ -24,9 +23,9 @@ from carenav.web.workers import APP_FACTORY, reuse_port_supported, serve_workers
 @fails_cleanly
 def serve_command(host: str, port: int, workers: int) -> None:
     """Serve the web pages and the FHIR facade (database from CARENAV_DATABASE_URL)."""
-    from carenav.web.app import create_app
+    from carenav.web.workers import APP_FACTORY, reuse_port_supported, serve_workers, served_app
 
-    app = create_app()  # refuses an out-of-date schema before listening
+    app = served_app()  # refuses an out-of-date schema before listening
     click.echo(
         f"carenav serving on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''}"
         " (Ctrl-C stops)"
@@ -40,7 +39,9 @@ def serve_command(host: str, port: int, workers: int) -> None:
     }
     if workers == 1:
         uvicorn.run(app, **options)  # type: ignore[arg-type]
-    elif reuse_port_supported():  # each worker builds its own app (and engine) and listens on its own socket
+        return
+    app.state.engine.dispose()  # the workers build their own; this one only checked the schema
+    if reuse_port_supported():  # each worker builds its own app (and engine) and listens on its own socket
         port_options = {k: v for k, v in options.items() if k not in {"host", "port"}}
         try:
             status = serve_workers(

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from carenav.access import Actor, patient_scope, patient_visible, record_in_reach
 from carenav.accounts.queries import org_today, org_zone
@@ -732,6 +732,12 @@ def transitions_due(*, session: Session, actor: Actor, limit: int | None = None)
         select(TransitionTask, TransitionEpisode)
         .join(TransitionEpisode, TransitionEpisode.id == TransitionTask.episode_id)
         .join(Patient, Patient.id == TransitionTask.patient_id)
+        # a list: each row's own columns; its attempts and its episode's other tasks when asked for
+        .options(
+            lazyload(TransitionTask.attempts),
+            lazyload(TransitionTask.episode),
+            lazyload(TransitionEpisode.tasks),
+        )
         .where(
             patient_scope(actor),
             TransitionEpisode.status == EpisodeStatus.OPEN,

@@ -13,6 +13,7 @@ SIGTERM, and gives up (exit status 1) when a worker dies as soon as it starts, w
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 import socket
@@ -24,12 +25,29 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
-APP_FACTORY = "carenav.web.app:create_app"
+from carenav.web.app import create_app
+
+APP_FACTORY = "carenav.web.workers:served_app"
+GC_THRESHOLDS = (50_000, 20, 100)
+"""Python's collector runs when allocations outnumber deallocations by 700 (the default); one page loads
+thousands of rows as objects, so it ran many times a page, and a full collection walked every object
+the server had made at start. Measured with the benchmark (50 users): 8% less CPU and a shorter tail."""
 BACKLOG = 2048
 STARTUP_SECONDS = 5.0
 """A worker that dies sooner than this after starting is failing to start, not crashing in service."""
 STOP_SECONDS = 10.0
+
+
+def served_app() -> FastAPI:
+    """The application as a server process runs it: built, then what it made at start set aside from the
+    collector (``gc.freeze``: it lives as long as the process) and the collector run less often."""
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    return app
 
 
 def reuse_port_supported() -> bool:
