@@ -477,3 +477,48 @@ def test_only_allowed_transitions_succeed_and_each_leaves_a_history_row(
     assert [r.to_state for r in rows][-1] == state.value
     for before, after in pairwise(rows):
         assert after.from_state == before.to_state
+
+
+def test_enrolled_during_reads_the_same_in_python_and_in_sql(session: Session) -> None:
+    """``ProgramEnrolment.enrolled_during`` is one rule: on a row (Python) and in a query (SQL) it picks the
+    same episodes, whatever the dates."""
+    org = make_org(session)
+    patient = make_patient(session, org)
+    spans = [(None, None), (date(2025, 5, 1), None), (date(2025, 5, 1), date(2025, 5, 31))]
+    spans += [
+        (date(2025, 6, 10), date(2025, 6, 10)),
+        (date(2025, 7, 1), None),
+        (date(2025, 4, 1), date(2025, 6, 1)),
+    ]
+    for episode, (enrolled_on, ended_on) in enumerate(spans, start=1):
+        session.add(
+            ProgramEnrolment(
+                org_id=org.id,
+                patient_id=patient.id,
+                program_code="ccm",
+                episode=episode,
+                state=EnrolmentState.ENROLLED.value if enrolled_on else EnrolmentState.IDENTIFIED.value,
+                identified_on=date(2025, 3, 1),
+                enrolled_on=enrolled_on,
+                ended_on=ended_on,
+            )
+        )
+    session.flush()
+    rows = session.scalars(select(ProgramEnrolment).where(ProgramEnrolment.patient_id == patient.id)).all()
+    periods = [
+        (date(2025, 6, 1), date(2025, 6, 30)),
+        (date(2025, 6, 10), date(2025, 6, 10)),
+        (date(2025, 5, 31), date(2025, 5, 31)),
+        (date(2025, 1, 1), date(2025, 3, 31)),
+    ]
+    for first, last in periods:
+        in_sql = set(
+            session.scalars(
+                select(ProgramEnrolment.episode).where(
+                    ProgramEnrolment.patient_id == patient.id, ProgramEnrolment.enrolled_during(first, last)
+                )
+            )
+        )
+        assert in_sql == {e.episode for e in rows if e.enrolled_during(first, last)}, (first, last)
+    june = {e.episode for e in rows if e.enrolled_during(date(2025, 6, 1), date(2025, 6, 30))}
+    assert june == {2, 4, 6}, "ongoing, within June, and ended on June 1"

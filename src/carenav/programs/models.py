@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+)
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carenav.clock import now
@@ -58,13 +71,23 @@ class ProgramEnrolment(KeyMixin, TenantMixin, PatientOwnedMixin, Base):
         order_by="ProgramConsent.id", cascade="all, delete-orphan", lazy="selectin"
     )
 
+    @hybrid_method
     def enrolled_during(self, first: date, last: date) -> bool:
         """Whether the episode was enrolled on some day from ``first`` to ``last`` (enrolled by ``last``, not
-        ended before ``first``)."""
+        ended before ``first``); on the class, the same as a SQL condition."""
         return (
             self.enrolled_on is not None
             and self.enrolled_on <= last
             and (self.ended_on is None or self.ended_on >= first)
+        )
+
+    @enrolled_during.expression
+    @classmethod
+    def _enrolled_during(cls, first: date, last: date) -> ColumnElement[bool]:
+        return and_(
+            cls.enrolled_on.is_not(None),
+            cls.enrolled_on <= last,
+            or_(cls.ended_on.is_(None), cls.ended_on >= first),
         )
 
 

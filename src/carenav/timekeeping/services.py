@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -634,9 +634,7 @@ def _month_rows(
         .where(
             patient_scope(actor),
             ProgramEnrolment.program_code.in_(sorted(coded)),
-            ProgramEnrolment.enrolled_on.is_not(None),
-            ProgramEnrolment.enrolled_on <= month.last,
-            or_(ProgramEnrolment.ended_on.is_(None), ProgramEnrolment.ended_on >= month.first),
+            ProgramEnrolment.enrolled_during(month.first, month.last),
         )
     ).all()
     progressed = []
