@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from carenav.careplans import models as plans
+from carenav.cli import imports
 from carenav.patients import models
 from tests.databases import engine_for
 from tests.ingest.fhir_helpers import RECORD_TABLES, errors_text, row_count, run_import, snapshot
@@ -82,6 +83,7 @@ def test_synthea_bundles_import_and_reimport_changes_nothing(
 ) -> None:
     folder = shared_data / "synthea-r4"
     counts, ids, coverage = expected_from_json(folder)
+    monkeypatch.setattr(imports, "REFRESH_AFTER_ROWS", 1_000)  # the sample is smaller than a real load
 
     status, summary = run_import(monkeypatch, fresh_db_url, folder)
     assert status == 0, errors_text(summary)
@@ -116,3 +118,20 @@ def test_synthea_bundles_import_and_reimport_changes_nothing(
             assert again["resources"][resource_type]["created"] == 0
             assert again["resources"][resource_type]["updated"] == 0
     assert snapshot(fresh_db_url) == first
+    # a load that wrote many records refreshed the planner's statistics; one that changed nothing did not
+    assert "statistics_refreshed_seconds" in summary
+    assert "statistics_refreshed_seconds" not in again
+    assert planner_knows_patients(fresh_db_url)
+
+
+def planner_knows_patients(db_url: str) -> bool:
+    """Whether the database has statistics on the patients table (``ANALYZE`` has run since it filled)."""
+    with engine_for(db_url) as engine, engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            query = "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'patients'"
+        else:
+            query = (
+                "SELECT count(*) FROM pg_stat_user_tables"
+                " WHERE relname = 'patients' AND last_analyze IS NOT NULL"
+            )
+        return bool(connection.execute(text(query)).scalar())

@@ -17,6 +17,7 @@ from carenav.cli.context import (
     org_option,
     print_json,
 )
+from carenav.db.statistics import REFRESH_AFTER_ROWS, statistics_refresh
 from carenav.ingest.fhir.driver import DEFAULT_SOURCE, ImportLimits, fhir_import
 from carenav.ingest.fhir.sources import HL7V2, SourceFile, source_files
 from carenav.ingest.fhir.summary import ImportSummary
@@ -94,6 +95,12 @@ def import_command(paths: tuple[Path, ...], org_slug: str | None, source_system:
             failed = fhir_summary.failed
             if not as_json:
                 click.echo(fhir_summary.as_text())
+            if fhir_summary.written >= REFRESH_AFTER_ROWS:  # committed: the planner should know the new sizes
+                seconds = statistics_refresh(db.engine)
+                result["statistics_refreshed_seconds"] = round(seconds, 3)
+                if not as_json:
+                    written = f"{fhir_summary.written:,} records"
+                    click.echo(f"planner statistics refreshed after {written} ({seconds:.1f} s)")
         if hl7_paths:
             hl7_summary = _hl7(db, org_slug, hl7_paths)
             result["hl7v2"] = hl7_summary.as_json()

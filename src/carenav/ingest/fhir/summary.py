@@ -78,6 +78,11 @@ class ImportSummary:
         return counts["created"] + counts["updated"] + counts["unchanged"]
 
     @property
+    def written(self) -> int:
+        """Records created or updated, of every type."""
+        return sum(counts["created"] + counts["updated"] for counts in self.counts.values())
+
+    @property
     def failed(self) -> bool:
         return self.problem_count > 0
 

@@ -39,10 +39,11 @@ def worklist_page(
         raise InvalidInput(f"{kind!r} is not a kind of work item", where="kind") from None
     page = worklist_for(session, login.actor, kind=wanted, offset=offset, limit=PAGE_SIZE)
     p = priorities()
+    more = {**({"kind": kind} if kind else {}), "offset": page.next_offset}
     context = {
         "page": page,
         "kind": kind,
-        "more_url": f"/worklist?{urlencode({'kind': kind, 'offset': page.next_offset})}",
+        "more_url": f"/worklist?{urlencode(more)}",
         "kinds": [(k.value, p.weight(k).label, page.counts.get(k, 0)) for k in ItemKind],
         "label_of": label_of,
     }
