@@ -40,7 +40,7 @@ from carenav.fhir.mappers.referral import (
 from carenav.fhir.references import refs_for
 from carenav.fhir.search import SearchRequest, patient_reference, token_codes
 from carenav.fhir.submissions import check_structure, json_resource
-from carenav.patients.models import Patient
+from carenav.patients.queries import patient_labels
 from carenav.referrals.models import Referral
 from carenav.referrals.rules import ReferralStatus
 from carenav.referrals.services import (
@@ -49,24 +49,14 @@ from carenav.referrals.services import (
     referral_page,
     referral_step_by_fulfilment,
 )
-from carenav.web.names import patient_display_name
 
 TASK_STATUS_SYSTEM = "http://hl7.org/fhir/task-status"
 REQUEST_STATUS_SYSTEM = "http://hl7.org/fhir/request-status"
 
 
-def patient_names(session: Session, rows: Sequence[Referral]) -> dict[int, str]:
-    ids = {r.patient_id for r in rows}
-    if not ids:
-        return {}
-    return {
-        p.id: patient_display_name(p) for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))
-    }
-
-
 def _mapped(session: Session, rows: Sequence[Referral], mapper: Any) -> list[FHIRDict]:
     refs = refs_for(session, rows)
-    names = patient_names(session, rows)
+    names = {pid: label.name for pid, label in patient_labels(session, {r.patient_id for r in rows}).items()}
     return [mapper(row, refs, names) for row in rows]
 
 

@@ -43,7 +43,6 @@ from carenav.tasks.services import alert_clear, task_finish
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.forms import form_choice, posted_form
-from carenav.web.names import patient_display_name
 from carenav.web.questionnaire_form import (
     FIELD,
     Fields,
@@ -142,7 +141,7 @@ class OpenForm:
             "assessments/form.html",
             {
                 "patient": self.patient,
-                "patient_name": patient_display_name(self.patient),
+                "patient_name": self.patient.name_shown,
                 "assessment": self.assessment,
                 "started_by": started_by(self.session, self.assessment),
                 "instrument": self.instrument,
@@ -230,7 +229,7 @@ def assessment_page(
         "assessments/result.html",
         {
             "patient": patient,
-            "patient_name": patient_display_name(patient),
+            "patient_name": patient.name_shown,
             "assessment": assessment,
             "started_by": started_by(session, assessment),
             "instrument": instrument,

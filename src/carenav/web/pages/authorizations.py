@@ -57,7 +57,6 @@ from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.documents import ACCEPTED_TYPES, MAX_DOCUMENT_MB, download, read_upload
 from carenav.web.forms import form_choice, form_date, form_text, form_whole, posted_form
-from carenav.web.names import patient_display_name
 from carenav.web.rendering import render
 
 router = APIRouter()
@@ -142,7 +141,7 @@ def authorization_tracker(
         "items": [
             {
                 "item": i,
-                "patient_name": patient_display_name(i.patient),
+                "patient_name": i.patient.name_shown,
                 "payer_kind": PAYER_KIND_LABELS[PayerKind(i.authorization.payer_kind)],
             }
             for i in items

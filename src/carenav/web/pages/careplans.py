@@ -55,7 +55,6 @@ from carenav.web.careplan_pdf import Contact, Medicine, PrintablePlan, plan_pdf
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.forms import form_choice, form_date
-from carenav.web.names import patient_display_name
 from carenav.web.pages.care_team import preference_lines, preferences_panel
 from carenav.web.pages.careplan_support import active_team, back_to_plan, people, plan_choices
 from carenav.web.rendering import render
@@ -121,7 +120,7 @@ def plan_page(
         {
             "plan": plan,
             "patient": patient,
-            "patient_name": patient_display_name(patient),
+            "patient_name": patient.name_shown,
             "tree": tree,
             "editing": edit,
             "done": done,
@@ -325,7 +324,7 @@ def plan_history_page(
         {
             "plan": plan,
             "patient": patient,
-            "patient_name": patient_display_name(patient),
+            "patient_name": patient.name_shown,
             "history": plan_history(session=session, plan=plan),
             "agreements": plan_agreements(session=session, plan=plan),
         },
@@ -366,7 +365,7 @@ def plan_print_page(
         "reach the nurse on call."
     )
     document = PrintablePlan(
-        patient_name=patient_display_name(patient),
+        patient_name=patient.name_shown,
         title=plan.title,
         version=plan.version,
         printed_on=today(),

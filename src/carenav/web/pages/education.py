@@ -50,7 +50,6 @@ from carenav.web.careplan_pdf import plain
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.forms import form_choice, form_date
-from carenav.web.names import patient_display_name
 
 router = APIRouter()
 
@@ -267,7 +266,7 @@ def education_handout_page(
         detail=f"{topic.id} v{topic.version} handout in {language_name(text.language)}",
     )
     return Response(
-        handout_pdf(text, patient_display_name(patient), topic.version),
+        handout_pdf(text, patient.name_shown, topic.version),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="{topic.id}-{text.language}.pdf"',

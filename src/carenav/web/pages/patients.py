@@ -25,7 +25,6 @@ from carenav.stratification.queries import (
 from carenav.tasks.queries import patient_alerts_standing, patient_tasks_open
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
-from carenav.web.names import patient_display_name
 from carenav.web.pages.authorizations import authorization_panel
 from carenav.web.pages.careplans import care_plan_panel
 from carenav.web.pages.education import education_panel
@@ -122,7 +121,7 @@ def patient_summary_page(
         {
             "summary": summary,
             "patient": summary.patient,
-            "patient_name": patient_display_name(summary.patient),
+            "patient_name": summary.patient.name_shown,
             "is_inpatient": encounter_is_inpatient,
             "risk": risk,
             "risk_sections": risk_panel_sections(risk),
@@ -167,7 +166,7 @@ def patient_timeline_page(
         {
             "timeline": timeline,
             "patient": timeline.patient,
-            "patient_name": patient_display_name(timeline.patient),
+            "patient_name": timeline.patient.name_shown,
             "paging": paging.with_total(timeline.total),
             "query": {},
         },

@@ -38,7 +38,6 @@ from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.documents import ACCEPTED_TYPES, MAX_DOCUMENT_MB, download, read_upload
 from carenav.web.forms import form_choice, form_date, form_whole, safe_back
-from carenav.web.names import patient_display_name
 from carenav.web.rendering import is_htmx, render
 
 router = APIRouter()
@@ -96,7 +95,7 @@ def resources_page(
         },
         "matches": matches,
         "person": person,
-        "person_name": patient_display_name(person) if person else "",
+        "person_name": person.name_shown if person else "",
         "kind": NEED_KINDS.get(need, ReferralKind.FOOD).value,
         "goals": open_goals(session, person.id) if person else (),
         "can_edit_directory": may_edit_directory(login.actor),
@@ -162,7 +161,7 @@ def referral_board_page(
         {
             "key": key,
             "label": label,
-            "rows": [{"referral": r, "patient": p, "name": patient_display_name(p)} for r, p in lanes[key]],
+            "rows": [{"referral": r, "patient": p, "name": p.name_shown} for r, p in lanes[key]],
         }
         for key, label in BOARD_LANES
     ]
@@ -333,7 +332,7 @@ def resource_list_print_page(
         "resources/patient_list.html",
         {
             "patient": patient,
-            "patient_name": patient_display_name(patient),
+            "patient_name": patient.name_shown,
             "entries": entries,
             "printed_on": today(),
         },

@@ -52,7 +52,6 @@ from carenav.timekeeping.services import (
 from carenav.web.database import REQUEST_SESSION
 from carenav.web.dependencies import Login, current_login
 from carenav.web.forms import form_choice, form_date, form_whole
-from carenav.web.names import patient_display_name
 from carenav.web.rendering import is_htmx, render
 from carenav.workdays import business_calendar
 
@@ -81,7 +80,7 @@ def time_panel(session: Session, login: Login, patient: Patient) -> dict[str, An
         "timer": timer,
         "timer_here": timer_patient is not None and timer_patient.id == patient.id,
         "timer_patient": timer_patient,
-        "timer_patient_name": patient_display_name(timer_patient) if timer_patient else "",
+        "timer_patient_name": timer_patient.name_shown if timer_patient else "",
         "programs": [{"code": code, "name": names.get(code, code)} for code in enrolled],
         "totals": monthly_totals(
             session=session, actor=actor, patient_uuid=patient.uuid, month=month, names=names
