@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from carenav.accounts.models import User
 from carenav.caseloads.models import Coverage
 from carenav.clock import today
-from carenav.db.session import read_memo
+from carenav.db.session import kept_for_reads
 from carenav.errors import NotFound
 from carenav.patients.models import CareTeamMember, Patient
 
@@ -112,15 +112,14 @@ def _scope(actor: Actor, day: date) -> ColumnElement[bool]:
 def patient_visible(*, session: Session, actor: Actor, patient_uuid: str) -> Patient:
     """The patient with this FHIR id if ``actor`` may see it; NotFound otherwise (never Forbidden). In a
     reads-first unit (a page opened) the answer is kept for the unit: its panels each ask."""
-    memo = read_memo(session)
-    key = ("patient_visible", actor, patient_uuid)
-    if memo is not None and key in memo:
-        return memo[key]  # type: ignore[return-value]
+    return _visible(session, actor, patient_uuid)
+
+
+@kept_for_reads
+def _visible(session: Session, actor: Actor, patient_uuid: str) -> Patient:
     patient = session.scalar(select(Patient).where(Patient.uuid == patient_uuid, patient_scope(actor)))
     if patient is None:
         raise NotFound(f"no patient {patient_uuid}", where="Patient")
-    if memo is not None:
-        memo[key] = patient
     return patient
 
 

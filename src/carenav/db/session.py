@@ -15,10 +15,9 @@ from carenav.db.engine import IMMEDIATE, READS_FIRST, SQLITE_BEGIN
 _READ_MEMO = "carenav_read_memo"
 
 
-def read_memo(session: Session) -> dict[object, object] | None:
-    """A reads-first unit's memo of what it has already checked (a page's panels each ask whether the
-    patient is within reach: one answer serves them all); None in a unit that writes, where an answer
-    may change with the unit's own writes."""
+def _read_memo(session: Session) -> dict[object, object] | None:
+    """A reads-first unit's memo of what its reads have answered; None in a unit that writes, where an
+    answer may change with the unit's own writes."""
     memo = session.info.get(_READ_MEMO)
     return memo if isinstance(memo, dict) else None
 
@@ -35,7 +34,7 @@ def kept_for_reads(read: Callable[Concatenate[Session, P], R]) -> Callable[Conca
 
     @wraps(read)
     def kept(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        memo = read_memo(session)
+        memo = _read_memo(session)
         if memo is None:
             return read(session, *args, **kwargs)
         key: Hashable = (read, args, tuple(sorted(kwargs.items())))

@@ -78,7 +78,7 @@ class Patient(KeyMixin, SourceMixin, Base):
     def name_shown(self) -> str:
         """How the patient is named on screens and in lists: the primary name, or "(no name)"."""
         name = self.primary_name
-        return display_name(name.given, name.family) if name else "(no name)"
+        return display_name(name.given, name.family) if name else display_name(None, None)
 
 
 class PatientName(PatientOwnedMixin, Base):
