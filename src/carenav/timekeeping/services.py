@@ -8,7 +8,7 @@ organization's days (its time zone): time counts in the calendar month of the da
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -22,9 +22,9 @@ from carenav.accounts.models import User
 from carenav.accounts.queries import org_today, org_zone
 from carenav.audit.services import audit_patient_row, audit_patients_listed
 from carenav.clock import now
-from carenav.db.chunks import chunks
 from carenav.errors import CarenavError, Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from carenav.patients.models import Patient
+from carenav.patients.queries import PatientLabel, patient_labels
 from carenav.programs.models import ProgramEnrolment
 from carenav.programs.queries import enrolments_of, program_rules_for
 from carenav.timekeeping.models import RunningTimer, TimeEntry, TimeEntryEdit
@@ -567,13 +567,16 @@ def months_with_time(
 class CaseloadRow:
     """One patient's program in a month, across the actor's reach (the /time page, the month-end list)."""
 
-    patient: Patient
-    patient_name: str
+    patient: PatientLabel
     program: str
     program_name: str
     progress: ProgramProgress
     your_minutes: int
     near: bool
+
+    @property
+    def patient_name(self) -> str:
+        return self.patient.name
 
 
 def time_month(
@@ -643,15 +646,13 @@ def _month_rows(
         near = near_threshold(progress, within_minutes)
         if near or not only_near:
             progressed.append((key, progress, near))
-    patients = _patients(session, {patient_id for (patient_id, _), _, _ in progressed})
+    patients = patient_labels(session, {patient_id for (patient_id, _), _, _ in progressed})
     names = program_names(session, actor)
     out = []
     for (patient_id, program), progress, near in progressed:
-        patient = patients[patient_id]
         out.append(
             CaseloadRow(
-                patient=patient,
-                patient_name=patient.name_shown,
+                patient=patients[patient_id],
                 program=program,
                 program_name=names.get(program, program),
                 progress=progress,
@@ -666,13 +667,6 @@ def _month_rows(
 def _order(row: CaseloadRow) -> tuple[int, int, str, str]:
     to_next = row.progress.to_next
     return (0 if row.near else 1, to_next if to_next is not None else 10**6, row.patient_name, row.program)
-
-
-def _patients(session: Session, ids: Iterable[int]) -> dict[int, Patient]:
-    found: dict[int, Patient] = {}
-    for chunk in chunks(sorted(ids)):
-        found.update({p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(chunk)))})
-    return found
 
 
 def time_near_threshold(
