@@ -54,13 +54,18 @@ def reuse_port_supported() -> bool:
     return hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
 
 
-def _socket(host: str, port: int) -> socket.socket:
-    """A TCP socket of the worker group, bound to ``host:port`` (not yet listening)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def _socket(host: str, port: int, *, grouped: bool) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (not yet listening); ``grouped``: one of the worker group
+    (``SO_REUSEPORT``). OSError naming the address when the port cannot be had."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    if grouped:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise OSError(error.errno, f"cannot listen on {host}:{port}: {error.strerror}") from None
     return sock
 
 
@@ -68,17 +73,11 @@ def port_check(host: str, port: int) -> None:
     """Refuse a port already in use before any worker starts, with OSError naming the address. The check
     binds a plain socket: one of the group would join any group already on the port (a second server
     would share its connections)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise OSError(error.errno, f"cannot listen on {host}:{port}: {error.strerror}") from None
+    _socket(host, port, grouped=False).close()
 
 
 def _worker(host: str, port: int, options: dict[str, Any]) -> None:
-    sock = _socket(host, port)
+    sock = _socket(host, port, grouped=True)
     sock.listen(BACKLOG)
     config = uvicorn.Config(APP_FACTORY, factory=True, host=host, port=port, **options)
     uvicorn.Server(config).run(sockets=[sock])
